@@ -1,0 +1,18 @@
+"""The BR-NPA attention core, in pure PyTorch.
+
+Nothing here imports OpenMMLab, torchreid or learn2learn: the adapters build
+on these pieces.
+"""
+from .distill import DistillationLoss, check_distillation_args, distillation_loss
+from .grouping import BRNPA, BRNPAOutput
+from .highres import make_high_resolution, set_stage_stride
+from .maps import explanation_maps, min_max_normalize, saliency_map, upsample
+from .render import heat_colormap, render_ranked_maps, save_png, save_ranked_maps
+
+__all__ = [
+    'BRNPA', 'BRNPAOutput', 'DistillationLoss', 'check_distillation_args',
+    'distillation_loss', 'explanation_maps', 'heat_colormap',
+    'make_high_resolution', 'min_max_normalize', 'render_ranked_maps',
+    'saliency_map', 'save_png', 'save_ranked_maps', 'set_stage_stride',
+    'upsample'
+]

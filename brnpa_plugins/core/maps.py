@@ -1,0 +1,47 @@
+"""From attention maps to the maps that are shown and scored (spec 4 and 7)."""
+from typing import Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def min_max_normalize(maps: Tensor, dims: int = 2) -> Tensor:
+    """Scale each map (the last ``dims`` dimensions) to [0, 1].
+
+    A constant map becomes all zeros rather than NaN.
+    """
+    flat = maps.flatten(-dims)
+    low = flat.amin(dim=-1, keepdim=True)
+    span = flat.amax(dim=-1, keepdim=True) - low
+    span = torch.where(span > 0, span, torch.ones_like(span))
+    return ((flat - low) / span).reshape(maps.shape)
+
+
+def explanation_maps(attention: Tensor, norm: Tensor) -> Tensor:
+    """The maps BR-NPA shows: attention k times the feature-norm map.
+
+    Args:
+        attention: ... x N x H x W attention maps.
+        norm: ... x H x W feature norm map.
+
+    Returns:
+        ... x N x H x W maps, each min-max normalised to [0, 1].
+    """
+    return min_max_normalize(attention * norm.unsqueeze(-3))
+
+
+def saliency_map(attention: Tensor, norm: Tensor) -> Tensor:
+    """Saliency of an attention model for evaluation (spec section 7).
+
+    The top-ranked map times the norm map, min-max normalised: B x H x W.
+    """
+    return min_max_normalize(attention[:, 0] * norm)
+
+
+def upsample(maps: Tensor, size: Union[int, Sequence[int]]) -> Tensor:
+    """Bilinearly resize ... x H x W maps to ``size`` (the image's H, W)."""
+    shape = maps.shape
+    flat = maps.reshape(-1, 1, *shape[-2:]).float()
+    out = F.interpolate(flat, size=size, mode='bilinear', align_corners=False)
+    return out.reshape(*shape[:-2], *out.shape[-2:])
