@@ -1,0 +1,108 @@
+"""Runner checkpoints that load with ``torch.load(weights_only=True)``.
+
+mmengine 0.10.7 calls ``torch.load`` without ``weights_only``; since torch
+2.6 that means ``weights_only=True``, and its own runner checkpoints fail to
+load (``--resume``, ``tools/test.py CKPT``): their message hub pickles
+``HistoryBuffer`` objects, whose default pickle form references numpy arrays
+and bound methods through ``builtins.getattr``.
+
+The fix, applied when this module is imported:
+
+1. ``HistoryBuffer`` pickles to a call of its own constructor with plain
+   Python lists (``copyreg``), and the class is allow-listed;
+2. numpy scalars and arrays (the runner stores e.g. ``eta`` as a numpy float)
+   are allow-listed: their reconstruction functions, ``ndarray``, ``dtype``
+   and the dtype classes, nothing else;
+3. mmengine's loader for local files is replaced by one that loads with
+   ``weights_only=True`` explicitly and, for a checkpoint written in the old
+   form, says how to convert it once (``tools/upgrade_checkpoint.py``).
+
+``weights_only`` is never turned off for files mmengine loads.
+"""
+import copyreg
+import os
+import pickle
+import tempfile
+from typing import Any, List
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+def _reduce_history_buffer(buffer: HistoryBuffer):
+    return (HistoryBuffer, (buffer._log_history.tolist(),
+                            buffer._count_history.tolist(),
+                            buffer.max_length))
+
+
+def _numpy_safe_globals() -> List[Any]:
+    multiarray = getattr(np, '_core', None) or np.core
+    names = [multiarray.multiarray._reconstruct, multiarray.multiarray.scalar,
+             np.ndarray, np.dtype]
+    dtype_classes = [type(np.dtype(code)) for code in '?bhilqBHILQefdgFDG']
+    return names + sorted(set(dtype_classes), key=lambda c: c.__name__)
+
+
+class LegacyCheckpointError(RuntimeError):
+    """A checkpoint that only loads with ``weights_only=False``."""
+
+
+def load_local_checkpoint(filename: str, map_location=None):
+    """Load a local checkpoint with ``weights_only=True``.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        LegacyCheckpointError: the file holds objects outside the allow-list
+            (e.g. a runner checkpoint written without this plugin); the
+            message names the file and the conversion command.
+    """
+    filename = os.path.expanduser(filename)
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    try:
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise LegacyCheckpointError(
+            f'{filename} does not load with weights_only=True: {error}\n'
+            'It was probably written by mmengine without brnpa_plugins. If '
+            'you trust this file (you trained it yourself), convert it once '
+            f'with `python tools/upgrade_checkpoint.py {filename}`; the new '
+            'file loads safely everywhere.') from None
+
+
+def upgrade_checkpoint(src: str, dst: str = None) -> str:
+    """Re-save a trusted old-form runner checkpoint in the safe form.
+
+    This is the one place that loads with ``weights_only=False``: only call
+    it on files you produced yourself. The result is written atomically and
+    checked to load with ``weights_only=True``.
+
+    Args:
+        src: path of the old checkpoint.
+        dst: where to write; defaults to replacing ``src``.
+    """
+    dst = dst or src
+    checkpoint = torch.load(src, map_location='cpu', weights_only=False)
+    directory = os.path.dirname(os.path.abspath(dst))
+    handle, tmp = tempfile.mkstemp(suffix='.pth.tmp', dir=directory)
+    os.close(handle)
+    try:
+        torch.save(checkpoint, tmp)
+        load_local_checkpoint(tmp, map_location='cpu')
+        os.replace(tmp, dst)
+    except BaseException:
+        os.remove(tmp)
+        raise
+    return dst
+
+
+def enable_safe_checkpoints() -> None:
+    """Apply the three changes of this module's docstring (idempotent)."""
+    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
+    torch.serialization.add_safe_globals([HistoryBuffer] +
+                                         _numpy_safe_globals())
+    CheckpointLoader.register_scheme(prefixes='', force=True)(
+        load_local_checkpoint)

@@ -1,0 +1,103 @@
+"""BR-NPA as an mmpretrain neck."""
+from typing import NamedTuple, Optional, Sequence, Union
+
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmpretrain.registry import MODELS
+
+from ..core import BRNPA
+
+
+class BRNPANeckOutput(NamedTuple):
+    """What :class:`BRNPANeck` passes to the head.
+
+    It is a tuple whose last item is a B x (N*C) tensor, as mmpretrain heads
+    expect (``feats[-1]``), so any linear head works on it; BR-NPA heads also
+    read the maps.
+
+    Attributes:
+        attention: B x N x H x W attention maps (>= 0, each sums to 1).
+        activity: B x N part activities.
+        norm: B x H x W feature-norm map.
+        features: B x (N*C) concatenated part vectors, in rank order.
+    """
+    attention: Tensor
+    activity: Tensor
+    norm: Tensor
+    features: Tensor
+
+
+@MODELS.register_module()
+class BRNPANeck(BaseModule):
+    """Group the last backbone feature map into N ranked parts (no parameters).
+
+    Args:
+        in_channels (int): Channels C of the backbone feature map it reads
+            (2048 for ResNet-50, 512 for ResNet-18).
+        num_parts (int): Number of parts N. Defaults to 3.
+        in_index (int): Which backbone stage output to use. Defaults to -1.
+        refine (bool): Attention-weighted part vectors (the method) or the
+            seeds' own vectors (ablation). Defaults to True.
+        seed (str): ``'max'`` (the method) or ``'random'`` (ablation).
+        activity (str): ``'attended_norm'`` or ``'vector_norm'``.
+        sort_by_activity (bool): Rank parts by activity instead of selection
+            order. Defaults to False.
+        init_cfg (dict, optional): Unused (no parameters); kept for the
+            registry's conventions.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 num_parts: int = 3,
+                 in_index: int = -1,
+                 refine: bool = True,
+                 seed: str = 'max',
+                 activity: str = 'attended_norm',
+                 sort_by_activity: bool = False,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        if not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(
+                f'BRNPANeck: in_channels must be a positive integer, got '
+                f'{in_channels!r}; set it to the channels of the backbone '
+                'output (2048 for ResNet-50, 512 for ResNet-18/34).')
+        if not isinstance(in_index, int):
+            raise ValueError(
+                f'BRNPANeck: in_index must be an integer, got {in_index!r}')
+        self.in_channels = in_channels
+        self.in_index = in_index
+        try:
+            self.brnpa = BRNPA(num_parts, refine, seed, activity,
+                               sort_by_activity)
+        except ValueError as error:
+            raise ValueError(f'BRNPANeck: {error}') from None
+
+    @property
+    def num_parts(self) -> int:
+        return self.brnpa.num_parts
+
+    def forward(self, inputs: Union[Tensor, Sequence[Tensor]]
+                ) -> BRNPANeckOutput:
+        if isinstance(inputs, Tensor):
+            x = inputs
+        elif isinstance(inputs, (tuple, list)):
+            try:
+                x = inputs[self.in_index]
+            except IndexError:
+                raise ValueError(
+                    f'BRNPANeck: in_index={self.in_index} but the backbone '
+                    f'returned {len(inputs)} stage outputs; set '
+                    'backbone.out_indices or neck.in_index.') from None
+        else:
+            raise TypeError('BRNPANeck expects a tensor or a tuple of '
+                            f'tensors, got {type(inputs).__name__}')
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f'BRNPANeck: in_channels={self.in_channels} but the backbone '
+                f'gives features of shape {tuple(x.shape)}; set '
+                f'model.neck.in_channels={x.shape[1] if x.dim() == 4 else "C"}'
+                ' and model.head.in_channels to the same value.')
+        out = self.brnpa(x)
+        return BRNPANeckOutput(out.attention, out.activity, out.norm,
+                               out.features.flatten(1))

@@ -1,0 +1,106 @@
+# BR-NPA on the generated fine-grained dataset (python tools/make_synthetic_dataset.py).
+# A narrow ResNet-18 (16 base channels) trained from scratch on 96 px images;
+# layer4 keeps stride 1, so the attention maps are 12 x 12 (stride 8).
+# Runs on 2 CPU cores in a few minutes.
+custom_imports = dict(imports=['brnpa_plugins'], allow_failed_imports=False)
+
+data_root = 'data/synthetic_parts'
+num_classes = 8
+num_parts = 3
+channels = 128  # 8 x base_channels, the output of a ResNet-18's layer4
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        strides=(1, 2, 2, 1),
+        out_indices=(3, )),
+    neck=dict(type='BRNPANeck', in_channels=channels, num_parts=num_parts),
+    head=dict(
+        type='BRNPAHead',
+        num_classes=num_classes,
+        in_channels=channels,
+        num_parts=num_parts,
+        dropout=0.1,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, )))
+
+data_preprocessor = dict(
+    num_classes=num_classes,
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True)
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='CUB',
+        data_root=data_root,
+        split='train',
+        classes=data_root + '/class_names.txt',
+        pipeline=train_pipeline))
+test_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='CUB',
+        data_root=data_root,
+        split='test',
+        classes=data_root + '/class_names.txt',
+        pipeline=test_pipeline))
+test_evaluator = dict(type='Accuracy', topk=(1, ))
+# No validation during training: the test split is only used once, at the
+# end, so no choice is made on it.
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
+    dict(type='CosineAnnealingLR', by_epoch=True, T_max=12,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=12, val_interval=1)
+test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=32)
+
+default_scope = 'mmpretrain'
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='VisualizationHook', enable=False),
+)
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)
