@@ -1,6 +1,7 @@
 # BR-NPA on the generated fine-grained dataset (python tools/make_synthetic_dataset.py).
 # A narrow ResNet-18 (16 base channels) trained from scratch on 96 px images;
-# layer4 keeps stride 1, so the attention maps are 12 x 12 (stride 8).
+# layer3 and layer4 keep stride 1 (the high-resolution form of spec section 1),
+# so the attention maps are 12 x 12 (stride 8).
 # Runs on 2 CPU cores in a few minutes.
 custom_imports = dict(imports=['brnpa_plugins'], allow_failed_imports=False)
 
@@ -16,7 +17,7 @@ model = dict(
         depth=18,
         stem_channels=16,
         base_channels=16,
-        strides=(1, 2, 2, 1),
+        strides=(1, 2, 1, 1),
         out_indices=(3, )),
     neck=dict(type='BRNPANeck', in_channels=channels, num_parts=num_parts),
     head=dict(
