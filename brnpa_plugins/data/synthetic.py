@@ -94,14 +94,13 @@ def class_parts(config: SyntheticPartsConfig) -> List[Tuple[int, int]]:
 
 
 def _ambiguous_alone(pairs, types) -> bool:
-    """True if no class is identified by one shape or one colour alone."""
-    for index in (0, 1):  # attribute: shape, colour
-        counts = {}
-        for pair in pairs:
+    """True if every shape and every colour in use belongs to >= 2 classes."""
+    for attribute in (0, 1):  # shape, colour
+        owners = {}
+        for label, pair in enumerate(pairs):
             for part in pair:
-                value = types[part][index]
-                counts[value] = counts.get(value, 0) + 1
-        if min(counts.values()) < 2:
+                owners.setdefault(types[part][attribute], set()).add(label)
+        if min(len(labels) for labels in owners.values()) < 2:
             return False
     return True
 
