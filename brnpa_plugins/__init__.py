@@ -7,12 +7,10 @@ learn2learn when they are imported. Importing ``brnpa_plugins`` itself
 activates the adapters whose ecosystem is already imported, which is what
 mmengine's ``custom_imports = dict(imports=['brnpa_plugins'])`` relies on.
 """
-import sys
-
 from .core import BRNPA, BRNPAOutput
+from .plugins import activate_imported_ecosystems
 from .version import __version__
 
-if 'mmengine' in sys.modules or 'mmpretrain' in sys.modules:
-    from . import openmmlab  # noqa: F401
+activate_imported_ecosystems()
 
 __all__ = ['BRNPA', 'BRNPAOutput', '__version__']

@@ -1,0 +1,249 @@
+"""The ``brnpa`` command: plugins and the model zoo.
+
+    brnpa plugins                  each plugin, its version, hooks, adapters
+    brnpa zoo list [--task T] [--dataset D]
+    brnpa zoo info NAME
+    brnpa zoo download NAME [--dest DIR]
+"""
+import argparse
+import json
+import os
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+from .plugins import (Adapter, AdapterUnavailableError,
+                      HighResolutionBackbone, SaliencyMethod, UnknownNameError,
+                      plugin_hooks, plugin_sources, registered)
+from .version import __version__
+from .zoo import (CACHE_ENV, MIRROR_ENV, DownloadError, MetafileError,
+                  NoCheckpointError, ZooEntry, get_entry, resolve_checkpoint,
+                  zoo_entries)
+
+#: Errors a user can act on: printed as one message, without a traceback.
+USER_ERRORS = (AdapterUnavailableError, DownloadError, FileNotFoundError,
+               MetafileError, NoCheckpointError, UnknownNameError)
+
+# What each hook registers, so that `brnpa plugins` can list it per plugin.
+_REGISTRATIONS = {
+    'brnpa_register_adapters': ('adapters', Adapter),
+    'brnpa_register_backbones': ('backbones', HighResolutionBackbone),
+    'brnpa_register_zoo_entries': ('zoo entries', ZooEntry),
+    'brnpa_register_saliency_methods': ('saliency methods', SaliencyMethod),
+}
+
+
+def _display_path(path: Optional[str]) -> str:
+    if not path:
+        return '-'
+    relative = os.path.relpath(path)
+    return path if relative.startswith('..') else relative
+
+
+def _adapter_report(adapter: Adapter, check: bool) -> Dict[str, Any]:
+    reason = adapter.unavailable_reason()
+    if reason is None and check:
+        try:
+            adapter.activate()
+        except Exception as error:  # noqa: BLE001
+            # --check exists to surface a broken ecosystem install.
+            reason = f'import failed: {type(error).__name__}: {error}'
+    return dict(name=adapter.name, module=adapter.module,
+                available=reason is None, reason=reason,
+                active=adapter.active, description=adapter.description)
+
+
+def plugin_report(check: bool = False) -> List[Dict[str, Any]]:
+    """What ``brnpa plugins`` shows, as plain data (also its --json)."""
+    report = []
+    for name, source in sorted(plugin_sources().items()):
+        entry = dict(name=name, distribution=source.distribution,
+                     version=source.version, error=source.error, hooks=[],
+                     provides={})
+        if source.error is None:
+            entry['hooks'] = plugin_hooks(name)
+            for hook in entry['hooks']:
+                label, kind = _REGISTRATIONS[hook]
+                items = registered(hook, kind, plugins=[name]).values()
+                entry['provides'][label] = [
+                    _adapter_report(item, check) if kind is Adapter else
+                    dict(name=item.name) for item in items]
+        report.append(entry)
+    return report
+
+
+def _print_plugins(report: List[Dict[str, Any]]) -> None:
+    for plugin in report:
+        print(f"{plugin['name']}  ({plugin['distribution']} "
+              f"{plugin['version']})")
+        if plugin['error']:
+            print(f"  failed to load: {plugin['error']}")
+            continue
+        print(f"  hooks: {', '.join(plugin['hooks']) or '-'}")
+        for label, items in plugin['provides'].items():
+            if label != 'adapters':
+                names = ', '.join(item['name'] for item in items)
+                print(f'  {label} ({len(items)}): {names}')
+                continue
+            for item in items:
+                state = ('available' + (', active' if item['active'] else '')
+                         if item['available'] else
+                         f"unavailable: {item['reason']}")
+                print(f"  adapter {item['name']} ({item['module']}): {state}")
+
+
+def cmd_plugins(args) -> int:
+    report = plugin_report(check=args.check)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_plugins(report)
+    return 0
+
+
+def _matches(value: str, wanted: Optional[str]) -> bool:
+    return wanted is None or wanted.lower() in value.lower()
+
+
+def cmd_zoo_list(args) -> int:
+    entries = list(zoo_entries().values())
+    chosen = [e for e in entries
+              if _matches(e.task, args.task) and _matches(e.dataset,
+                                                          args.dataset)]
+    if not chosen:
+        tasks = sorted({e.task for e in entries})
+        datasets = sorted({e.dataset for e in entries})
+        print(f'No zoo entry matches; tasks: {tasks}; datasets: {datasets}.',
+              file=sys.stderr)
+        return 1
+    rows = [('NAME', 'TASK', 'DATASET', 'STATUS')]
+    rows += [(e.name, e.task, e.dataset, e.status) for e in chosen]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print('  '.join(c.ljust(w) for c, w in zip(row, widths)) + '  ' +
+              row[3])
+    return 0
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return '-'
+    if isinstance(value, (list, tuple)):
+        return ', '.join(map(str, value))
+    return str(value)
+
+
+def cmd_zoo_info(args) -> int:
+    entry = get_entry(args.name)
+    status = entry.status
+    if entry.weights is None:
+        status += ' (no checkpoint published yet)'
+    fields = [
+        ('name', entry.name), ('task', entry.task),
+        ('dataset', entry.dataset), ('status', status),
+        ('config', _display_path(entry.config)
+         + ('' if not entry.config or os.path.isfile(entry.config)
+            else ' (missing)')),
+        ('weights', entry.weights), ('sha256', entry.sha256),
+    ]
+    fields += [(f'metric {k}', v) for k, v in entry.metrics.items()]
+    fields += list(entry.metadata.items())
+    if entry.paper:
+        fields.append(('paper', f"{entry.paper.get('Title', '')} "
+                                f"{entry.paper.get('URL', '')}".strip()))
+    fields.append(('metafile', _display_path(entry.source)))
+    width = max(len(key) for key, _ in fields)
+    for key, value in fields:
+        print(f'{key.ljust(width)}  {_value(value)}')
+    if entry.task == 'Image Classification':
+        print(f"\nIn Python: mmpretrain.get_model('{entry.name}', "
+              'pretrained=True) once brnpa_plugins.openmmlab is imported.')
+    return 0
+
+
+def cmd_zoo_download(args) -> int:
+    path = resolve_checkpoint(args.name, cache_dir=args.dest,
+                              progress=None if args.progress else False)
+    print(path)
+    return 0
+
+
+def _command(commands, name: str, func, summary: str, description: str,
+             takes_name: bool = False) -> argparse.ArgumentParser:
+    """A subcommand running ``func(args)``, with a NAME argument or not."""
+    parser = commands.add_parser(name, help=summary, description=description)
+    parser.set_defaults(func=func)
+    if takes_name:
+        parser.add_argument('name', metavar='NAME',
+                            help='zoo name (see brnpa zoo list)')
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='brnpa',
+        description='BR-NPA plugins for mmpretrain, torchreid and '
+        'learn2learn: list the plugins and use the model zoo.')
+    parser.add_argument('--version', action='version',
+                        version=f'%(prog)s {__version__}')
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND',
+                                     required=True)
+
+    plugins = _command(
+        commands, 'plugins', cmd_plugins,
+        'list plugins, their hooks and adapters',
+        'List every plugin (built-in and installed through the '
+        '"brnpa_plugins" entry-point group) with its version, the hooks it '
+        'implements and what it registers; for each ecosystem adapter, '
+        'whether it is available and, if not, the command that installs it. '
+        'Set BRNPA_PLUGINS_DISABLE_AUTOLOAD=1 to skip installed plugins.')
+    plugins.add_argument('--json', action='store_true',
+                         help='print the listing as JSON')
+    plugins.add_argument('--check', action='store_true',
+                         help='import each available adapter to confirm it '
+                         'loads (slower: imports the ecosystems)')
+
+    zoo = commands.add_parser(
+        'zoo', help='list, describe and download zoo models',
+        description='The model zoo: entries from the metafiles listed in '
+        'model-index.yml and from plugins. Downloads are SHA-256 verified '
+        f'and cached in ${CACHE_ENV} (default '
+        '~/.cache/brnpa_plugins/checkpoints); set '
+        f'${MIRROR_ENV} to a base URL holding the files to use a mirror.')
+    zoo_commands = zoo.add_subparsers(dest='zoo_command', metavar='COMMAND',
+                                      required=True)
+    listing = _command(
+        zoo_commands, 'list', cmd_zoo_list, 'list zoo entries',
+        'List zoo entries, optionally filtered (case-insensitive substring '
+        'match).')
+    listing.add_argument('--task', help='e.g. "classification", "re-id"')
+    listing.add_argument('--dataset', help='e.g. "cub", "market"')
+    _command(zoo_commands, 'info', cmd_zoo_info, 'show one entry',
+             'Show an entry: task, dataset, status, config, weights, hash, '
+             'metrics and metadata.', takes_name=True)
+    download = _command(
+        zoo_commands, 'download', cmd_zoo_download,
+        'download and verify a checkpoint',
+        "Download an entry's checkpoint, verify its SHA-256 and print where "
+        'it is. Interrupted downloads resume.', takes_name=True)
+    download.add_argument('--dest', metavar='DIR',
+                          help='directory to download into (default: the '
+                          'cache)')
+    download.add_argument('--no-progress', dest='progress',
+                          action='store_false',
+                          help='no progress bar (it only shows on a '
+                          'terminal anyway)')
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run ``brnpa`` with ``argv`` (default: the command line)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as error:
+        print(f'brnpa: error: {error}', file=sys.stderr)
+        return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Plugins: ecosystem adapters, high-resolution backbones, zoo entries and
+saliency methods, gathered with pluggy.
+
+A third-party plugin is a module that implements hooks of
+:mod:`~brnpa_plugins.plugins.hookspecs` and is declared in the
+``brnpa_plugins`` entry-point group (see docs/plugins.md).
+"""
+from .adapters import Adapter, AdapterUnavailableError
+from .backbones import (HighResolutionBackbone, high_resolution_backbones,
+                        to_high_resolution)
+from .hookspecs import hookimpl, hookspec
+from .manager import (DEFAULT_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP,
+                      UnknownNameError, activate_imported_ecosystems,
+                      builtin_adapters, get_plugin_manager, plugin_hooks,
+                      plugin_sources, registered, registered_adapters,
+                      reset_plugins)
+from .saliency import SaliencyMethod, get_saliency_method, saliency_methods
+
+__all__ = [
+    'Adapter', 'AdapterUnavailableError', 'DEFAULT_PLUGINS',
+    'DISABLE_AUTOLOAD_ENV', 'ENTRY_POINT_GROUP', 'HighResolutionBackbone',
+    'SaliencyMethod', 'UnknownNameError', 'activate_imported_ecosystems',
+    'builtin_adapters', 'get_plugin_manager', 'get_saliency_method',
+    'high_resolution_backbones', 'hookimpl', 'hookspec', 'plugin_hooks',
+    'plugin_sources', 'registered', 'registered_adapters', 'reset_plugins',
+    'saliency_methods', 'to_high_resolution'
+]

@@ -1,0 +1,111 @@
+"""Ecosystem adapters: packages that register BR-NPA into another library.
+
+Importing an adapter imports its ecosystem (mmpretrain, torchreid,
+learn2learn), so availability is decided from installed modules without
+importing them, and an adapter is only imported when it is activated.
+"""
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Optional, Tuple
+
+
+class AdapterUnavailableError(ImportError):
+    """An adapter was activated while its ecosystem is not installed."""
+
+
+def module_installed(name: str) -> bool:
+    """Whether ``import name`` can find the module, without importing it."""
+    if name in sys.modules:
+        return sys.modules[name] is not None
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        # find_spec imports the parents of a dotted name; a missing or
+        # broken parent means the module cannot be imported either.
+        return False
+
+
+def _as_names(value, field: str, adapter: str) -> Tuple[str, ...]:
+    names = (value, ) if isinstance(value, str) else tuple(value)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(
+            f'Adapter {adapter!r}: {field} must be a module name or a '
+            f'non-empty sequence of module names, got {value!r}')
+    return names
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """An adapter package and the ecosystem it needs.
+
+    Args:
+        name (str): Short name shown by ``brnpa plugins`` (e.g. 'openmmlab').
+        module (str): The package to import to activate the adapter.
+        requires (str | Sequence[str]): Top-level modules of the ecosystem
+            the adapter imports (e.g. ('mmengine', 'mmpretrain')).
+        install (str): The exact command that installs them.
+        activated_by (str | Sequence[str] | None): Modules whose import makes
+            ``activate_imported_ecosystems`` activate the adapter. Defaults to
+            ``requires``.
+        description (str): One line on what the adapter registers.
+    """
+    name: str
+    module: str
+    requires: Tuple[str, ...]
+    install: str
+    activated_by: Optional[Tuple[str, ...]] = None
+    description: str = ''
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(
+                f'Adapter name must be a non-empty string, got {self.name!r}')
+        if not isinstance(self.module, str) or not self.module:
+            raise ValueError(f'Adapter {self.name!r}: module must be a '
+                             f'module name, got {self.module!r}')
+        if not isinstance(self.install, str) or not self.install.strip():
+            raise ValueError(
+                f'Adapter {self.name!r}: install must be the command that '
+                f'installs {self.requires!r}, got {self.install!r}')
+        requires = _as_names(self.requires, 'requires', self.name)
+        activated_by = requires if self.activated_by is None else _as_names(
+            self.activated_by, 'activated_by', self.name)
+        object.__setattr__(self, 'requires', requires)
+        object.__setattr__(self, 'activated_by', activated_by)
+
+    def unavailable_reason(self) -> Optional[str]:
+        """Why the adapter cannot be activated, or None when it can."""
+        missing = [n for n in self.requires if not module_installed(n)]
+        if missing:
+            verb = 'is' if len(missing) == 1 else 'are'
+            return (f"{', '.join(missing)} {verb} not installed; install "
+                    f'with: {self.install}')
+        if not module_installed(self.module):
+            return (f'its module {self.module} cannot be found; reinstall the '
+                    'package that provides it')
+        return None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_reason() is None
+
+    @property
+    def active(self) -> bool:
+        """Whether the adapter package has been imported."""
+        return self.module in sys.modules
+
+    def activate(self) -> ModuleType:
+        """Import the adapter package, which registers BR-NPA in its ecosystem.
+
+        Raises:
+            AdapterUnavailableError: the ecosystem or the adapter module is
+                missing; the message has the install command.
+        """
+        reason = self.unavailable_reason()
+        if reason is not None:
+            raise AdapterUnavailableError(
+                f'The {self.name!r} adapter is unavailable: {reason}')
+        return importlib.import_module(self.module)

@@ -1,0 +1,148 @@
+import os
+import subprocess
+import sys
+import tomllib
+from importlib.metadata import distribution
+from pathlib import Path
+
+import pytest
+
+from brnpa_plugins.plugins import (DEFAULT_PLUGINS, DISABLE_AUTOLOAD_ENV,
+                                   SaliencyMethod, builtin_adapters,
+                                   get_plugin_manager, hookimpl,
+                                   plugin_sources, registered_adapters,
+                                   saliency_methods)
+
+EXAMPLE_DIR = Path(__file__).resolve().parents[1] / 'plugin_example'
+
+
+def test_default_plugins_are_registered_under_their_module_names():
+    manager = get_plugin_manager()
+    for name in DEFAULT_PLUGINS:
+        assert manager.get_plugin(name) is not None, name
+
+
+def test_builtin_adapters_and_their_install_commands():
+    adapters = builtin_adapters()
+    assert set(adapters) == {'openmmlab', 'reid', 'fewshot'}
+    assert adapters['openmmlab'].module == 'brnpa_plugins.openmmlab'
+    assert adapters['openmmlab'].install == \
+        'pip install "brnpa-plugins[openmmlab]"'
+    assert adapters['reid'].install == 'pip install "brnpa-plugins[torchreid]"'
+    assert adapters['fewshot'].install == (
+        'pip install "brnpa-plugins[fewshot]" && pip install --no-deps '
+        'learn2learn==0.2.0 --config-settings=--build-option=build_ext')
+    assert adapters['fewshot'].activated_by == ('learn2learn', )
+    assert set(adapters['openmmlab'].activated_by) == {'mmengine',
+                                                       'mmpretrain'}
+
+
+def test_entry_point_plugin_is_loaded_once(example_plugin):
+    manager = get_plugin_manager()
+    plugin = manager.get_plugin('example')
+    assert plugin is not None
+    assert plugin_sources()['example'].distribution == 'brnpa-example-plugin'
+    assert plugin_sources()['example'].version == '0.1.0'
+    assert get_plugin_manager() is manager
+    assert manager.get_plugin('example') is plugin
+    assert 'centre-bias' in saliency_methods()
+
+
+def test_example_dist_info_matches_its_pyproject(example_plugin):
+    project = tomllib.loads((EXAMPLE_DIR / 'pyproject.toml').read_text())
+    declared = project['project']['entry-points']['brnpa_plugins']
+    found = distribution('brnpa-example-plugin').entry_points.select(
+        group='brnpa_plugins')
+    assert {ep.name: ep.value for ep in found} == declared
+
+
+def test_unavailable_third_party_adapter_says_how_to_install(example_plugin):
+    adapter = registered_adapters()['example']
+    assert not adapter.available
+    assert adapter.unavailable_reason() == (
+        'brnpa_example_ecosystem is not installed; install with: '
+        'pip install brnpa-example-ecosystem')
+
+
+def test_builtin_adapters_ignore_entry_points(example_plugin):
+    assert 'example' not in builtin_adapters()
+    assert get_plugin_manager().get_plugin('example') is not None
+
+
+def test_autoload_can_be_disabled(example_plugin, monkeypatch):
+    monkeypatch.setenv(DISABLE_AUTOLOAD_ENV, '1')
+    assert get_plugin_manager().get_plugin('example') is None
+    assert 'example' not in registered_adapters()
+    assert set(builtin_adapters()) <= set(registered_adapters())
+
+
+def test_broken_plugin_is_reported_and_others_still_load(
+        example_plugin, tmp_path, monkeypatch):
+    dist_info = tmp_path / 'brnpa_broken_plugin-2.0.dist-info'
+    dist_info.mkdir()
+    (dist_info / 'METADATA').write_text(
+        'Metadata-Version: 2.1\nName: brnpa-broken-plugin\nVersion: 2.0\n')
+    (dist_info / 'entry_points.txt').write_text(
+        '[brnpa_plugins]\nbroken = brnpa_module_that_does_not_exist\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sources = plugin_sources()
+    assert sources['broken'].version == '2.0'
+    assert "No module named 'brnpa_module_that_does_not_exist'" in \
+        sources['broken'].error
+    assert 'example' in registered_adapters()
+
+
+def test_two_plugins_registering_one_name_is_an_error():
+
+    class Duplicate:
+
+        @hookimpl
+        def brnpa_register_saliency_methods(self, register):
+            register(SaliencyMethod('brnpa', lambda m, x, t: x))
+
+    get_plugin_manager().register(Duplicate(), name='duplicate')
+    with pytest.raises(ValueError, match="named 'brnpa'"):
+        saliency_methods()
+
+
+def test_register_rejects_other_types():
+
+    class Wrong:
+
+        @hookimpl
+        def brnpa_register_saliency_methods(self, register):
+            register('not a SaliencyMethod')
+
+    get_plugin_manager().register(Wrong(), name='wrong')
+    with pytest.raises(TypeError, match='takes a SaliencyMethod, got str'):
+        saliency_methods()
+
+
+def _run(code):
+    environment = dict(os.environ, PYTHONPATH=str(EXAMPLE_DIR))
+    environment.pop(DISABLE_AUTOLOAD_ENV, None)
+    result = subprocess.run([sys.executable, '-c', code], env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_import_is_cheap_and_loads_no_plugin():
+    loaded = _run(
+        'import sys, brnpa_plugins\n'
+        'from brnpa_plugins.plugins import activate_imported_ecosystems\n'
+        'print(activate_imported_ecosystems() or "none")\n'
+        'print(*[m for m in ("brnpa_example_plugin", "mmengine", "mmpretrain",'
+        ' "torchreid", "learn2learn", "yaml") if m in sys.modules])')
+    assert loaded == ['none']
+
+
+def test_imported_ecosystem_activates_its_adapter_only():
+    loaded = _run(
+        'import sys, mmengine\n'
+        'from brnpa_plugins.plugins import activate_imported_ecosystems\n'
+        'print(*activate_imported_ecosystems())\n'
+        'print(*[m for m in ("brnpa_plugins.openmmlab", "brnpa_plugins.reid",'
+        ' "brnpa_plugins.fewshot", "brnpa_example_plugin")'
+        ' if m in sys.modules])')
+    assert loaded == ['openmmlab', 'brnpa_plugins.openmmlab']

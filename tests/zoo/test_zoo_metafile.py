@@ -1,0 +1,92 @@
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from brnpa_plugins.zoo import (MetafileError, ZooEntry, read_metafile,
+                               read_model_index)
+from brnpa_plugins.zoo.metafile import NOT_TRAINED, PUBLISHED, find_model_index
+
+REPO = Path(__file__).resolve().parents[2]
+SHA = 'ab' * 32
+
+
+def test_project_model_index_is_found_and_read():
+    assert find_model_index() == REPO / 'model-index.yml'
+    entries = read_model_index()
+    names = [e.name for e in entries]
+    assert len(names) == len(set(names)) == 13
+    datasets = {e.dataset for e in entries}
+    assert datasets == {'CUB-200-2011', 'Stanford Cars', 'FGVC-Aircraft',
+                        'Market-1501', 'mini-ImageNet'}
+    # Nothing is trained yet: no weights, no numbers.
+    assert all(e.status == NOT_TRAINED and e.weights is None for e in entries)
+    assert all(v is None for e in entries for v in e.metrics.values())
+
+
+def test_every_config_exists():
+    missing = [e.config for e in read_model_index()
+               if not os.path.isfile(e.config)]
+    assert missing == []
+
+
+def test_distilled_entries_name_their_teacher_in_the_zoo():
+    entries = {e.name: e for e in read_model_index()}
+    students = [e for e in entries.values() if 'Teacher' in e.metadata]
+    assert len(students) == 5
+    for student in students:
+        assert student.metadata['Teacher'] in entries, student.name
+
+
+def test_an_entry_is_published_by_adding_weights_and_sha256(tmp_path):
+    data = yaml.safe_load((REPO / 'configs/brnpa/metafile.yml').read_text())
+    model = data['Models'][0]
+    model['Weights'] = f'https://example.org/{model["Name"]}-abababab.pth'
+    model.setdefault('Metadata', {})['SHA256'] = SHA
+    path = tmp_path / 'metafile.yml'
+    path.write_text(yaml.safe_dump(data))
+    entry = read_metafile(path, REPO)[0]
+    assert entry.status == PUBLISHED and entry.sha256 == SHA
+    assert entry.config == str(REPO / model['Config'])
+    assert 'SHA256' not in entry.metadata
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(weights='https://x/y.pth'), 'has Weights but no Metadata: SHA256'),
+    (dict(sha256=SHA), 'has a SHA256 but no Weights'),
+    (dict(weights='https://x/y.pth', sha256='12'), '64 hex digits'),
+    (dict(weights='https://x/y-cdcdcdcd.pth', sha256=SHA),
+     'has hash cdcdcdcd but SHA256 is'),
+    (dict(weights='s3://x/y.pth', sha256=SHA), 'scheme must be one of'),
+    (dict(name='two words'), 'must not contain spaces'),
+    (dict(task=''), 'task must be a non-empty string'),
+])
+def test_entry_validation(kwargs, message):
+    arguments = dict(name='x', task='Image Classification', dataset='D')
+    with pytest.raises(ValueError, match=message):
+        ZooEntry(**{**arguments, **kwargs})
+
+
+@pytest.mark.parametrize('text, message', [
+    ('Models: [', 'is not valid YAML'),
+    ('Models:\n  - Name: x\n', 'has 0 Results'),
+    ('Models:\n  - Name: x\n    Weights: https://x/y.pth\n    Results:\n'
+     '      - {Task: T, Dataset: D, Metrics: {}}\n', 'no Metadata: SHA256'),
+])
+def test_bad_metafiles_name_the_file(tmp_path, text, message):
+    path = tmp_path / 'metafile.yml'
+    path.write_text(text)
+    with pytest.raises(MetafileError, match=message) as error:
+        read_metafile(path)
+    assert str(path) in str(error.value)
+
+
+def test_duplicate_names_across_metafiles(tmp_path):
+    model = ('Models:\n  - Name: same\n    Results:\n'
+             '      - {Task: T, Dataset: D, Metrics: {}}\n')
+    (tmp_path / 'a.yml').write_text(model)
+    (tmp_path / 'b.yml').write_text(model)
+    (tmp_path / 'model-index.yml').write_text('Import: [a.yml, b.yml]\n')
+    with pytest.raises(MetafileError, match="'same' appears in both"):
+        read_model_index(tmp_path / 'model-index.yml')
