@@ -1,0 +1,152 @@
+"""torchreid engine checkpoints: saved atomically, loaded with weights_only.
+
+torchreid's engine stores rank-1 as a numpy float, which
+``torch.load(weights_only=True)`` (the default since torch 2.6) refuses. The
+functions here store plain Python numbers, write through a temporary file, and
+always load with ``weights_only=True``. Checkpoints written by torchreid
+itself still load: the only extra objects allowed are numpy scalars and their
+dtypes, which rebuild a number from raw bytes and run no code.
+"""
+import os
+import os.path as osp
+import pickle
+import shutil
+import tempfile
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+#: A checkpoint file of epoch E is named like torchreid names it.
+CHECKPOINT_NAME = 'model.pth.tar-{epoch}'
+BEST_NAME = 'model-best.pth.tar'
+
+
+def _numpy_scalar_globals():
+    """What unpickling a numpy scalar needs, under numpy 1 and 2 names."""
+    scalar = np.dtype(np.float32).type(0).__reduce__()[0]
+    dtypes = [type(np.dtype(kind)) for kind in (np.bool_, np.int32, np.int64,
+                                                np.float16, np.float32,
+                                                np.float64)]
+    return [scalar, (scalar, 'numpy.core.multiarray.scalar'),
+            (scalar, 'numpy._core.multiarray.scalar'), np.dtype] + dtypes
+
+
+def to_plain(value: Any) -> Any:
+    """Replace numpy scalars, at any depth of dicts/lists/tuples, by Python
+    numbers, so that the result loads with ``weights_only=True``."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return type(value)(
+            (key, to_plain(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)) and not hasattr(value, '_fields'):
+        return type(value)(to_plain(item) for item in value)
+    return value
+
+
+def _atomic_save(obj: Any, path: str) -> None:
+    handle, tmp = tempfile.mkstemp(suffix='.tmp', dir=osp.dirname(path))
+    try:
+        with os.fdopen(handle, 'wb') as stream:
+            torch.save(obj, stream)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def save_checkpoint(state: Dict[str, Any],
+                    save_dir: str,
+                    is_best: bool = False) -> str:
+    """Save an engine state as ``save_dir/model.pth.tar-<epoch>``.
+
+    Args:
+        state: a dict with at least ``'state_dict'`` and ``'epoch'``; numpy
+            numbers in it are stored as Python numbers.
+        save_dir: directory (created if missing).
+        is_best: also write ``model-best.pth.tar``.
+
+    Returns:
+        The path of the checkpoint.
+    """
+    if 'state_dict' not in state or 'epoch' not in state:
+        raise ValueError("a checkpoint state needs 'state_dict' and 'epoch', "
+                         f'got keys {sorted(state)}')
+    os.makedirs(save_dir, exist_ok=True)
+    state = to_plain(state)
+    path = osp.join(save_dir, CHECKPOINT_NAME.format(epoch=state['epoch']))
+    _atomic_save(state, path)
+    if is_best:
+        best = osp.join(save_dir, BEST_NAME)
+        handle, tmp = tempfile.mkstemp(suffix='.tmp', dir=save_dir)
+        os.close(handle)
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, best)
+    print(f'Checkpoint saved to "{path}"')
+    return path
+
+
+def load_checkpoint(fpath: str) -> Dict[str, Any]:
+    """Load a checkpoint with ``torch.load(weights_only=True)`` on the CPU."""
+    fpath = osp.abspath(osp.expanduser(fpath))
+    if not osp.isfile(fpath):
+        raise FileNotFoundError(f'no checkpoint at "{fpath}"')
+    try:
+        with torch.serialization.safe_globals(_numpy_scalar_globals()):
+            return torch.load(fpath, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise RuntimeError(
+            f'"{fpath}" holds objects other than tensors, numbers and '
+            'containers, so it cannot be loaded safely. If you trust it, '
+            'load it once with torch.load(weights_only=False) and re-save it '
+            'with brnpa_plugins.reid.save_checkpoint.') from error
+
+
+def _state_dict(checkpoint: Dict[str, Any]) -> Dict[str, torch.Tensor]:
+    state = checkpoint.get('state_dict', checkpoint)
+    # Weights saved from nn.DataParallel carry a "module." prefix.
+    return {key[7:] if key.startswith('module.') else key: value
+            for key, value in state.items()}
+
+
+def resume_from_checkpoint(fpath: str,
+                           model: nn.Module,
+                           optimizer: Optional[torch.optim.Optimizer] = None,
+                           scheduler=None) -> int:
+    """Restore model, optimizer and scheduler; return the epoch to start at.
+
+    Same contract as ``torchreid.utils.resume_from_checkpoint``.
+    """
+    checkpoint = load_checkpoint(fpath)
+    model.load_state_dict(_state_dict(checkpoint))
+    if optimizer is not None and 'optimizer' in checkpoint:
+        optimizer.load_state_dict(checkpoint['optimizer'])
+    if scheduler is not None and 'scheduler' in checkpoint:
+        scheduler.load_state_dict(checkpoint['scheduler'])
+    epoch = int(checkpoint['epoch'])
+    rank1 = checkpoint.get('rank1')
+    print(f'Resumed from "{fpath}": epoch {epoch}' +
+          ('' if rank1 is None else f', rank-1 {float(rank1):.1%}'))
+    return epoch
+
+
+def load_weights(model: nn.Module, fpath: str) -> None:
+    """Load the weights whose name and shape match, as torchreid's
+    ``load_pretrained_weights`` does (e.g. all but another dataset's
+    classifier), and say which were skipped."""
+    own = model.state_dict()
+    state = _state_dict(load_checkpoint(fpath))
+    matched = {key: value for key, value in state.items()
+               if key in own and own[key].shape == value.shape}
+    if not matched:
+        raise RuntimeError(
+            f'no weight in "{fpath}" matches {type(model).__name__} in name '
+            'and shape: is it a checkpoint of this model?')
+    own.update(matched)
+    model.load_state_dict(own)
+    skipped = sorted(set(state) - set(matched))
+    print(f'Loaded weights from "{fpath}"' +
+          (f'; skipped (name or shape differ): {skipped}' if skipped else ''))

@@ -1,0 +1,292 @@
+"""CMC and mAP of a query-gallery ranking: vectorised, torchreid's numbers.
+
+:func:`evaluate_rank` applies the Market-1501 protocol of
+``torchreid.metrics.evaluate_rank``: gallery items with the query's identity
+AND camera are discarded, queries without any remaining correct match are
+skipped, and the CMC curve stops at ``min(max_rank, gallery size)``. It
+returns the same float32 CMC and float64 mAP, bit for bit.
+
+Instead of sorting every gallery row with indices, it only locates each
+query's correct matches: the position of a match in the ranking is the number
+of other identities closer to the query plus the number of closer matches.
+Rows where a match ties in distance with another identity, or that hold NaN,
+depend on the tie order of ``np.argsort``; those rows are ranked with
+``np.argsort`` exactly as torchreid ranks them.
+"""
+from typing import NamedTuple, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchreid
+
+#: Rows sorted at once; bounds the memory of the sorted copies.
+ROW_CHUNK = 256
+
+
+class Hits(NamedTuple):
+    """Where each correct match of each query lands in its ranking.
+
+    Attributes:
+        query: query index of each correct match.
+        position: 0-based rank of the match among the kept gallery items.
+        order: 1-based rank of the match among the query's correct matches.
+    """
+    query: np.ndarray
+    position: np.ndarray
+    order: np.ndarray
+
+
+def _check_inputs(distmat, q_pids, g_pids, q_camids, g_camids):
+    distmat = np.asarray(distmat)
+    if distmat.ndim != 2:
+        raise ValueError('distmat must be a num_query x num_gallery matrix, '
+                         f'got shape {distmat.shape}')
+    arrays = [np.asarray(a).ravel() for a in (q_pids, g_pids, q_camids,
+                                              g_camids)]
+    names = ('q_pids', 'g_pids', 'q_camids', 'g_camids')
+    for name, array, size in zip(names, arrays, distmat.shape * 2):
+        if len(array) != size:
+            raise ValueError(
+                f'{name} has {len(array)} entries but distmat is '
+                f'{distmat.shape[0]} x {distmat.shape[1]} (queries x gallery)')
+    return (distmat, *arrays)
+
+
+def _same_identity_pairs(q_pids, g_pids):
+    """All (query, gallery) index pairs sharing an identity, query-major."""
+    by_pid = np.argsort(g_pids, kind='stable')
+    sorted_pids = g_pids[by_pid]
+    start = np.searchsorted(sorted_pids, q_pids, side='left')
+    count = np.searchsorted(sorted_pids, q_pids, side='right') - start
+    query = np.repeat(np.arange(len(q_pids)), count)
+    first_pair = np.cumsum(count) - count
+    offset = np.arange(len(query)) + np.repeat(start - first_pair, count)
+    return query, by_pid[offset], first_pair
+
+
+def _count_below(sorted_rows, rows, values, inclusive):
+    """Per value, how many entries of its sorted row are < (or <=) it.
+
+    A binary search run for all values at once (a row-wise searchsorted).
+    """
+    low = np.zeros(len(values), dtype=np.int64)
+    high = np.full(len(values), sorted_rows.shape[1], dtype=np.int64)
+    last = sorted_rows.shape[1] - 1
+    while True:
+        active = low < high
+        if not active.any():
+            return low
+        middle = (low + high) // 2
+        probe = sorted_rows[rows, np.minimum(middle, last)]
+        right = (probe <= values) if inclusive else (probe < values)
+        low = np.where(active & right, middle + 1, low)
+        high = np.where(active & ~right, middle, high)
+
+
+def _run_bounds(query, distance):
+    """Per element of query-major, distance-sorted pairs: its tie run.
+
+    Returns the index of the first element of the run of equal (query,
+    distance) and the index just past its end.
+    """
+    index = np.arange(len(query))
+    new_run = np.ones(len(query), dtype=bool)
+    new_run[1:] = (query[1:] != query[:-1]) | (distance[1:] != distance[:-1])
+    run_start = np.maximum.accumulate(np.where(new_run, index, 0))
+    is_end = np.append(new_run[1:], True)
+    run_end = np.minimum.accumulate(
+        np.where(is_end, index + 1, len(query))[::-1])[::-1]
+    return run_start, run_end
+
+
+def _hits_by_counting(distmat, query, gallery, first_pair, relevant):
+    """Locate correct matches without ranking whole rows.
+
+    Args:
+        distmat: the distances.
+        query, gallery, first_pair: the same-identity pairs of
+            :func:`_same_identity_pairs`.
+        relevant: per pair, whether the cameras differ (a correct match).
+
+    Returns:
+        The hits of the queries it could place, and a boolean mask of the
+        queries that need the exact tie order of ``np.argsort``.
+    """
+    num_q = distmat.shape[0]
+    distance = distmat[query, gallery]
+
+    # Rank the same-identity items of each query among themselves.
+    by_distance = np.lexsort((distance, query))
+    query = query[by_distance]
+    distance, relevant = distance[by_distance], relevant[by_distance]
+    run_start, run_end = _run_bounds(query, distance)
+    group_start = first_pair[query]
+    relevant_seen = np.cumsum(relevant)
+    order = relevant_seen - np.append(0, relevant_seen)[group_start]
+    # From here on, only the correct matches.
+    same_below = (run_start - group_start)[relevant]
+    same_at_or_below = (run_end - group_start)[relevant]
+    query, distance, order = (a[relevant] for a in (query, distance, order))
+    all_below = np.empty(len(query), dtype=np.int64)
+    all_at_or_below = np.empty(len(query), dtype=np.int64)
+    needs_argsort = np.zeros(num_q, dtype=bool)
+    rows = np.unique(query)
+    for chunk in np.array_split(rows, max(1, -(-len(rows) // ROW_CHUNK))):
+        sorted_rows = np.sort(distmat[chunk], axis=1)
+        # np.sort puts NaN last; such rows need argsort's own order.
+        needs_argsort[chunk] = sorted_rows[:, -1] != sorted_rows[:, -1]
+        mine = (query >= chunk[0]) & (query <= chunk[-1])
+        local = np.searchsorted(chunk, query[mine])
+        all_below[mine] = _count_below(sorted_rows, local, distance[mine],
+                                       False)
+        all_at_or_below[mine] = _count_below(sorted_rows, local,
+                                             distance[mine], True)
+    others_below = all_below - same_below
+    others_tied = all_at_or_below - same_at_or_below - others_below
+    needs_argsort[query[others_tied > 0]] = True
+    keep = ~needs_argsort[query]
+    hits = Hits(query[keep], others_below[keep] + order[keep] - 1,
+                order[keep])
+    return hits, needs_argsort
+
+
+def _hits_by_argsort(distmat, q_pids, g_pids, q_camids, g_camids, rows):
+    """Locate correct matches of some queries by ranking their rows fully."""
+    ranking = np.argsort(distmat[rows], axis=1)
+    matches = g_pids[ranking] == q_pids[rows, None]
+    kept = ~(matches & (g_camids[ranking] == q_camids[rows, None]))
+    relevant = matches & kept
+    position = np.cumsum(kept, axis=1) - 1
+    order = np.cumsum(relevant, axis=1)
+    row, column = np.nonzero(relevant)
+    return Hits(rows[row], position[row, column], order[row, column])
+
+
+def _average_precision(hits, num_kept, num_relevant, valid):
+    """AP of each valid query, summed as torchreid sums it.
+
+    torchreid sums a dense vector of precision terms whose length is the
+    number of kept gallery items; numpy's pairwise summation rounds
+    differently for other lengths, so queries are summed in blocks of equal
+    length to reproduce the same float64 values.
+    """
+    terms = hits.order / (hits.position + 1.0)
+    totals = np.zeros(len(num_kept))
+    valid_rows = np.flatnonzero(valid)
+    hit_order = np.argsort(hits.query, kind='stable')
+    hit_query = hits.query[hit_order]
+    for length in np.unique(num_kept[valid_rows]):
+        group = valid_rows[num_kept[valid_rows] == length]
+        for block in np.array_split(group, -(-len(group) // ROW_CHUNK)):
+            lo = np.searchsorted(hit_query, block[0], side='left')
+            hi = np.searchsorted(hit_query, block[-1], side='right')
+            selected = hit_order[lo:hi]
+            # Queries of other lengths can sit between those of this block.
+            selected = selected[np.isin(hit_query[lo:hi], block)]
+            dense = np.zeros((len(block), length))
+            dense[np.searchsorted(block, hits.query[selected]),
+                  hits.position[selected]] = terms[selected]
+            totals[block] = dense.sum(axis=1)
+    return totals[valid] / num_relevant[valid]
+
+
+def evaluate_rank(distmat,
+                  q_pids,
+                  g_pids,
+                  q_camids,
+                  g_camids,
+                  max_rank: int = 50,
+                  use_metric_cuhk03: bool = False) -> Tuple[np.ndarray, float]:
+    """CMC curve and mAP, as ``torchreid.metrics.evaluate_rank`` computes them.
+
+    Args:
+        distmat: num_query x num_gallery distances (smaller = more similar).
+        q_pids, g_pids: identities of the queries and gallery items.
+        q_camids, g_camids: their camera ids.
+        max_rank: longest CMC rank computed; cut to the gallery size.
+        use_metric_cuhk03: the single-gallery-shot protocol of CUHK03
+            classic splits; it samples at random and is delegated to
+            torchreid.
+
+    Returns:
+        (cmc, mAP): float32 CMC of length ``min(max_rank, num_gallery)`` and
+        the mean average precision. Where queries keep different numbers of
+        gallery items and some keep fewer than ``max_rank``, torchreid fails
+        to stack its curves; here their curves are continued at 1 (the match
+        was found within the whole kept gallery).
+    """
+    if use_metric_cuhk03:
+        return torchreid.metrics.evaluate_rank(distmat, q_pids, g_pids,
+                                               q_camids, g_camids, max_rank,
+                                               use_metric_cuhk03=True)
+    if not isinstance(max_rank, (int, np.integer)) or max_rank < 1:
+        raise ValueError(f'max_rank must be a positive integer, got '
+                         f'{max_rank!r}')
+    distmat, q_pids, g_pids, q_camids, g_camids = _check_inputs(
+        distmat, q_pids, g_pids, q_camids, g_camids)
+    num_q, num_g = distmat.shape
+    query, gallery, first_pair = _same_identity_pairs(q_pids, g_pids)
+    junk = g_camids[gallery] == q_camids[query]
+    num_kept = num_g - np.bincount(query[junk], minlength=num_q)
+    num_relevant = np.bincount(query[~junk], minlength=num_q)
+    valid = num_relevant > 0
+    if not valid.any():
+        raise ValueError(
+            'no query has a correct match in the gallery (its identity seen '
+            'by another camera): check that the query and gallery sets come '
+            'from the same dataset split.')
+
+    hits, needs_argsort = _hits_by_counting(distmat, query, gallery,
+                                            first_pair, ~junk)
+    if needs_argsort.any():
+        exact = _hits_by_argsort(distmat, q_pids, g_pids, q_camids, g_camids,
+                                 np.flatnonzero(needs_argsort))
+        hits = Hits(*(np.concatenate(pair) for pair in zip(hits, exact)))
+
+    average_precision = _average_precision(hits, num_kept, num_relevant,
+                                           valid)
+    length = int(min(max_rank, num_g, num_kept[valid].max()))
+    first_hit = np.full(num_q, num_g)
+    np.minimum.at(first_hit, hits.query, hits.position)
+    found = np.cumsum(np.bincount(first_hit[valid], minlength=num_g + 1))
+    cmc = found[:length].astype(np.float32) / float(valid.sum())
+    return cmc, np.mean(average_precision)
+
+
+def compute_distmat(query_features: torch.Tensor,
+                    gallery_features: torch.Tensor,
+                    metric: str = 'euclidean',
+                    normalize: bool = False,
+                    rerank: bool = False) -> np.ndarray:
+    """Query x gallery distances, with torchreid's metrics and re-ranking.
+
+    Args:
+        query_features, gallery_features: Q x D and G x D features.
+        metric: ``'euclidean'`` or ``'cosine'`` (torchreid's names).
+        normalize: L2-normalise the features first.
+        rerank: apply torchreid's k-reciprocal re-ranking.
+    """
+    if normalize:
+        query_features = F.normalize(query_features, p=2, dim=1)
+        gallery_features = F.normalize(gallery_features, p=2, dim=1)
+    distance = torchreid.metrics.compute_distance_matrix
+    distmat = distance(query_features, gallery_features, metric).numpy()
+    if rerank:
+        distmat = torchreid.utils.re_ranking(
+            distmat,
+            distance(query_features, query_features, metric).numpy(),
+            distance(gallery_features, gallery_features, metric).numpy())
+    return distmat
+
+
+def format_results(cmc: np.ndarray, mAP: float, ranks=(1, 5, 10, 20)) -> str:
+    """torchreid's result lines; ranks beyond the CMC curve are named, not
+    indexed (torchreid's own print fails on them)."""
+    lines = ['** Results **', f'mAP: {mAP:.1%}', 'CMC curve']
+    lines += [f'Rank-{r:<3}: {cmc[r - 1]:.1%}' for r in ranks if r <= len(cmc)]
+    beyond = [r for r in ranks if r > len(cmc)]
+    if beyond:
+        lines.append(f'(ranks {beyond} exceed the {len(cmc)} ranked gallery '
+                     'items and are not reported)')
+    return '\n'.join(lines)

@@ -1,0 +1,126 @@
+"""Show which body parts decided a match: ranked BR-NPA maps of a query and
+of its top-k gallery matches, one PNG per query.
+
+Each row is one image drawn by :func:`brnpa_plugins.core.render_ranked_maps`
+(the image, the top-3 maps as R, G, B, then one heatmap per ranked part); the
+query comes first, then its matches in ranking order, titled with their rank,
+distance and whether they are the same person. Gallery items with the query's
+identity and camera are left out, as in torchreid's evaluation.
+"""
+import os.path as osp
+from typing import List, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from brnpa_plugins.core import render_ranked_maps, save_png
+
+from .engine import collect_features
+from .metrics import compute_distmat
+
+
+def top_matches(distmat: np.ndarray, q_pids, g_pids, q_camids, g_camids,
+                topk: int) -> np.ndarray:
+    """Q x k gallery indices of the closest valid matches of each query.
+
+    k is ``min(topk, num_gallery)``; a query with fewer valid gallery items
+    is padded with -1.
+    """
+    if topk < 1:
+        raise ValueError(f'topk must be >= 1, got {topk}')
+    distmat = np.asarray(distmat, dtype=np.float64)
+    junk = (np.asarray(q_pids)[:, None] == np.asarray(g_pids)[None]) & \
+        (np.asarray(q_camids)[:, None] == np.asarray(g_camids)[None])
+    distmat = np.where(junk, np.inf, distmat)
+    order = np.argsort(distmat, axis=1, kind='stable')[:, :topk]
+    return np.where(np.isinf(np.take_along_axis(distmat, order, 1)), -1,
+                    order)
+
+
+def load_display_image(path: str, height: int, width: int) -> np.ndarray:
+    """An image file as H x W x 3 uint8, at the model's input size."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert('RGB').resize((width, height),
+                                                      Image.BILINEAR))
+
+
+def stack_rows(rows: Sequence[Image.Image], gap: int = 6) -> Image.Image:
+    """Stack images vertically on white, left-aligned."""
+    width = max(row.width for row in rows)
+    height = sum(row.height for row in rows) + gap * (len(rows) - 1)
+    canvas = Image.new('RGB', (width, height), (255, 255, 255))
+    top = 0
+    for row in rows:
+        canvas.paste(row, (0, top))
+        top += row.height + gap
+    return canvas
+
+
+@torch.no_grad()
+def visualize_matches(model,
+                      datamanager,
+                      save_dir: str,
+                      dataset_name: str = '',
+                      num_queries: int = 8,
+                      topk: int = 5,
+                      dist_metric: str = 'euclidean',
+                      normalize_feature: bool = False) -> List[str]:
+    """Write one PNG per query with the maps of the query and its matches.
+
+    Args:
+        model: a BR-NPA re-ID model (it needs ``attend``).
+        datamanager: a ``torchreid.data.ImageDataManager``.
+        save_dir: output folder.
+        dataset_name: target dataset; defaults to the first one.
+        num_queries: how many queries (the first ones of the query set).
+        topk: matches shown per query.
+        dist_metric, normalize_feature: how the gallery is ranked, as in
+            torchreid's ``test`` settings.
+
+    Returns:
+        The paths of the written PNG files.
+    """
+    if not callable(getattr(model, 'attend', None)):
+        raise TypeError(f'{type(model).__name__} has no attend(x) method: '
+                        'the maps come from a BR-NPA re-ID model.')
+    if num_queries < 1:
+        raise ValueError(f'num_queries must be >= 1, got {num_queries}')
+    dataset_name = dataset_name or datamanager.targets[0]
+    if dataset_name not in datamanager.test_loader:
+        raise ValueError(f'unknown target {dataset_name!r}; the data manager '
+                         f'has {list(datamanager.test_loader)}')
+    model.eval()
+    device = next(model.parameters()).device
+    loaders = datamanager.test_loader[dataset_name]
+    query_set, gallery_set = (loaders[part].dataset
+                              for part in ('query', 'gallery'))
+    qf, q_pids, q_camids = collect_features(loaders['query'], model, device)
+    gf, g_pids, g_camids = collect_features(loaders['gallery'], model,
+                                            device)
+    distmat = compute_distmat(qf, gf, dist_metric, normalize_feature)
+    queries = np.arange(min(num_queries, len(qf)))
+    matches = top_matches(distmat[queries], q_pids[queries], g_pids,
+                          q_camids[queries], g_camids, topk)
+
+    written = []
+    for query in queries:
+        shown = [m for m in matches[query] if m >= 0]
+        items = [(query_set, query, f'query id {q_pids[query]}')]
+        items += [(gallery_set, match,
+                   f'#{rank} d={distmat[query, match]:.2f} ' +
+                   ('same id' if g_pids[match] == q_pids[query] else 'other'))
+                  for rank, match in enumerate(shown, start=1)]
+        images = torch.stack([data[index]['img'] for data, index, _ in items])
+        parts = model.attend(images.to(device))
+        rows = [
+            render_ranked_maps(
+                load_display_image(data.data[index][0], datamanager.height,
+                                   datamanager.width), parts.attention[i],
+                parts.norm[i], parts.activity[i].tolist(), title)
+            for i, (data, index, title) in enumerate(items)
+        ]
+        name = osp.splitext(osp.basename(query_set.data[query][0]))[0]
+        written.append(save_png(stack_rows(rows),
+                                osp.join(save_dir, f'{name}.png')))
+    return written

@@ -1,0 +1,53 @@
+"""Draw the BR-NPA part maps of queries and of their top-k gallery matches.
+
+    python tools/visualize_reid.py --config-file configs/reid/CONFIG.yaml \
+        --root reid-data --weights log/.../model.pth.tar-60 \
+        --out-dir log/maps [--num-queries 8] [--topk 5] [KEY VALUE ...]
+
+Writes one PNG per query: the query's ranked maps, then those of its
+matches in ranking order (see brnpa_plugins/reid/visualize.py).
+"""
+import argparse
+import sys
+
+import brnpa_plugins.reid  # noqa: F401  (registers the BR-NPA models)
+from brnpa_plugins.reid.build import build_datamanager, build_model
+from brnpa_plugins.reid.checkpoint import load_weights
+from brnpa_plugins.reid.config import build_config
+from brnpa_plugins.reid.visualize import visualize_matches
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--config-file', type=str, default='')
+    parser.add_argument('--weights', required=True,
+                        help='checkpoint of the trained model')
+    parser.add_argument('--out-dir', required=True)
+    parser.add_argument('--root', type=str, default='')
+    parser.add_argument('-t', '--target', type=str, default='',
+                        help='dataset to draw (default: first target)')
+    parser.add_argument('--num-queries', type=int, default=8)
+    parser.add_argument('--topk', type=int, default=5)
+    parser.add_argument('opts', nargs=argparse.REMAINDER,
+                        help='KEY VALUE pairs that override the config')
+    args = parser.parse_args(argv)
+
+    # The trained weights replace the backbone's: no ImageNet download.
+    cfg = build_config(args.config_file,
+                       list(args.opts) + ['model.pretrained', 'False'],
+                       root=args.root,
+                       targets=[args.target] if args.target else None)
+
+    datamanager = build_datamanager(cfg)
+    model = build_model(cfg, datamanager.num_train_pids)
+    load_weights(model, args.weights)
+    paths = visualize_matches(model, datamanager, args.out_dir,
+                              num_queries=args.num_queries, topk=args.topk,
+                              dist_metric=cfg.test.dist_metric,
+                              normalize_feature=cfg.test.normalize_feature)
+    print(f'Wrote {len(paths)} figures to {args.out_dir}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
