@@ -17,6 +17,7 @@ import pluggy
 
 from . import hookspecs
 from .adapters import Adapter
+from .on_import import call_after_import
 
 #: Entry-point group third-party plugins declare (in pyproject.toml:
 #: ``[project.entry-points.brnpa_plugins] name = "package.module"``).
@@ -216,15 +217,20 @@ def activate_imported_ecosystems() -> Tuple[str, ...]:
 
     ``import brnpa_plugins`` calls this, so that mmengine's
     ``custom_imports=dict(imports=['brnpa_plugins'])`` registers BR-NPA in
-    mmpretrain. Adapters whose ecosystem is not installed are skipped.
+    mmpretrain. The other available built-in adapters activate later, right
+    after their ecosystem's main module (the last of ``requires``) is
+    imported. Adapters whose ecosystem is not installed are skipped.
 
     Returns:
-        tuple: names of the adapters activated.
+        tuple: names of the adapters activated now.
     """
     activated = []
     for adapter in builtin_adapters().values():
-        imported = any(name in sys.modules for name in adapter.activated_by)
-        if imported and adapter.available:
+        if not adapter.available:
+            continue
+        if any(name in sys.modules for name in adapter.activated_by):
             adapter.activate()
             activated.append(adapter.name)
+        else:
+            call_after_import(adapter.requires[-1], adapter.activate)
     return tuple(activated)
