@@ -2,8 +2,6 @@
 import subprocess
 import sys
 
-import pytest
-
 from brnpa_plugins.plugins.on_import import call_after_import
 
 
