@@ -1,0 +1,89 @@
+"""``--amp`` and ``--launcher pytorch`` on machines without a GPU.
+
+mmengine 0.10.7 assumes an accelerator in two places that have a CPU
+equivalent; on an accelerator both behave exactly as mmengine does.
+
+1. ``tools/train.py --amp`` sets ``optim_wrapper.type = 'AmpOptimWrapper'``,
+   whose constructor asserts that a GPU (or NPU, MLU, MUSA) is present,
+   although its autocast already supports the CPU with bfloat16 (only).
+   This module registers, in mmpretrain's optimizer-wrapper registry, an
+   ``AmpOptimWrapper`` that on a CPU trains under bfloat16 autocast without
+   loss scaling (bfloat16 has float32's exponent range, so gradients do not
+   underflow). float16 on a CPU is refused with a message.
+2. ``--launcher pytorch`` calls ``torch.cuda.set_device`` before creating
+   the process group. :func:`enable_cpu_distributed` makes mmengine skip
+   that call when there is no accelerator, so ``tools/dist_train.sh`` runs
+   CPU processes with the gloo backend. A CPU model also needs DDP without
+   device ids: ``model_wrapper_cfg = dict(type='MMDistributedDataParallel',
+   device_ids=None)`` in the config.
+"""
+from typing import Union
+
+import torch
+import torch.distributed
+from mmengine.device import get_device
+from mmengine.dist import utils as dist_utils
+from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
+from mmengine.optim import OptimWrapper
+
+from mmpretrain.registry import OPTIM_WRAPPERS
+
+
+@OPTIM_WRAPPERS.register_module(name='AmpOptimWrapper')
+class AmpOptimWrapper(MMEngineAmpOptimWrapper):
+    """mmengine's ``AmpOptimWrapper``, plus bfloat16 autocast on a CPU.
+
+    Args:
+        loss_scale (float | str | dict): Loss scaling on an accelerator, as
+            in mmengine; unused on a CPU. Defaults to ``'dynamic'``.
+        dtype (str | torch.dtype, optional): Autocast dtype. On a CPU only
+            ``'bfloat16'`` (the default there) is accepted.
+        use_fsdp (bool): As in mmengine. Defaults to False.
+        **kwargs: Arguments of :class:`OptimWrapper` (``optimizer``...).
+    """
+
+    def __init__(self,
+                 loss_scale: Union[str, float, dict] = 'dynamic',
+                 dtype: Union[str, torch.dtype, None] = None,
+                 use_fsdp: bool = False,
+                 **kwargs):
+        if get_device() != 'cpu':
+            super().__init__(loss_scale, dtype, use_fsdp, **kwargs)
+            return
+        if dtype not in (None, 'bfloat16', torch.bfloat16):
+            raise ValueError(
+                f'AmpOptimWrapper: dtype={dtype!r} cannot autocast on a CPU, '
+                "which supports 'bfloat16' only; set "
+                "optim_wrapper.dtype='bfloat16' (e.g. --cfg-options "
+                'optim_wrapper.dtype=bfloat16) or train on a GPU.')
+        OptimWrapper.__init__(self, **kwargs)
+        self._scale_update_param = None
+        # A disabled scaler passes the loss and the step through unchanged
+        # and keeps the checkpoint format of the accelerator path.
+        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+        self.cast_dtype = torch.bfloat16
+
+
+def _init_process_group_on_cpu(backend: str = 'nccl',
+                               init_backend: str = 'torch',
+                               **kwargs) -> None:
+    """mmengine's ``_init_dist_pytorch``, without the GPU on a CPU."""
+    if get_device() != 'cpu':
+        return _init_process_group_on_cpu.mmengine_init(
+            backend, init_backend=init_backend, **kwargs)
+    if backend != 'gloo' or init_backend != 'torch':
+        raise ValueError(
+            f'distributed training on CPUs needs the gloo backend of torch, '
+            f'got backend={backend!r}, init_backend={init_backend!r}. On '
+            'CPUs pass --cfg-options env_cfg.dist_cfg.backend=gloo '
+            'model_wrapper_cfg.type=MMDistributedDataParallel '
+            'model_wrapper_cfg.device_ids=None')
+    torch.distributed.init_process_group(backend=backend, **kwargs)
+
+
+def enable_cpu_distributed() -> None:
+    """Let mmengine's pytorch launcher start CPU processes (idempotent)."""
+    current = dist_utils._init_dist_pytorch
+    if current is not _init_process_group_on_cpu:
+        _init_process_group_on_cpu.mmengine_init = current
+        dist_utils._init_dist_pytorch = _init_process_group_on_cpu

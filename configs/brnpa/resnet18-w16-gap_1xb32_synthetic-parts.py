@@ -1,0 +1,14 @@
+# The plain CNN that post-hoc methods (Grad-CAM, Score-CAM, RISE...) explain:
+# the BR-NPA config's backbone, data and schedule with global average pooling
+# and a linear head instead of the BR-NPA neck and head.
+_base_ = ['./brnpa_resnet18-w16_1xb32_synthetic-parts.py']
+
+model = dict(
+    neck=dict(_delete_=True, type='GlobalAveragePooling'),
+    head=dict(
+        _delete_=True,
+        type='LinearClsHead',
+        num_classes=8,
+        in_channels=128,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, )))
