@@ -1,0 +1,38 @@
+"""BR-NPA for few-shot classification with learn2learn.
+
+``BRNPAProtoNet`` is a prototypical network whose embedding is the N ranked
+part vectors of BR-NPA (spec section 6) on a ResNet-12, Conv-4 or ResNet-18.
+Episodes come from learn2learn's ``TaskDataset`` over its benchmark datasets
+or any image folder; ``tools/train_fewshot.py`` runs a config end to end.
+learn2learn is imported only when episodes or datasets are built.
+
+Example::
+
+    from brnpa_plugins.fewshot import BRNPAProtoNet
+    model = BRNPAProtoNet(backbone='resnet12', num_parts=3)
+    logits = model(support, support_labels, query)        # queries x ways
+    maps = model.forward_with_maps(support, support_labels, query)
+    maps.query.attention                                   # Q x N x h x w
+"""
+from .backbones import ARCHITECTURES, FewShotBackbone
+from .checkpoint import load_checkpoint, load_model_weights, save_checkpoint
+from .classifier import BaseClassifier
+from .data import (BENCHMARKS, SPLITS, build_dataset, build_transform,
+                   check_root)
+from .episodes import Episode, build_taskset, split_episode
+from .protonet import BRNPAProtoNet, EpisodeOutput, average_pooling
+from .runner import FewShotRunner, run
+from .training import (Accuracy, Distillation, build_distillation,
+                       confidence_interval, episode_loss, evaluate,
+                       pretrain_epoch, train_episodes)
+from .visualize import save_episode_maps
+
+__all__ = [
+    'ARCHITECTURES', 'Accuracy', 'BENCHMARKS', 'BRNPAProtoNet',
+    'BaseClassifier', 'Distillation', 'Episode', 'EpisodeOutput',
+    'FewShotBackbone', 'FewShotRunner', 'SPLITS', 'average_pooling',
+    'build_dataset', 'build_distillation', 'build_taskset', 'build_transform',
+    'check_root', 'confidence_interval', 'episode_loss', 'evaluate',
+    'load_checkpoint', 'load_model_weights', 'pretrain_epoch', 'run',
+    'save_checkpoint', 'save_episode_maps', 'split_episode', 'train_episodes'
+]

@@ -1,0 +1,104 @@
+"""Checkpoints and result files, written atomically and loaded safely.
+
+Everything is written to a temporary file in the target folder and then
+renamed over the target, so an interrupted run never leaves a half-written
+checkpoint. Checkpoints hold only tensors and plain Python values (the RNG
+states included), so they load with ``torch.load(weights_only=True)``.
+"""
+import json
+import os
+import random
+import tempfile
+from typing import Any, Callable, Dict, Optional, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+PathLike = Union[str, os.PathLike]
+#: File names inside a work directory.
+LATEST = 'latest.pth'
+BEST = 'best.pth'
+
+
+def atomic_write(path: PathLike, write: Callable[[Any], None],
+                 mode: str = 'wb') -> str:
+    """Call ``write(stream)`` on a temporary file, then move it to ``path``."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(suffix='.tmp', dir=directory)
+    try:
+        with os.fdopen(handle, mode) as stream:
+            write(stream)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def save_checkpoint(state: Dict[str, Any], path: PathLike) -> str:
+    """Save a checkpoint dict atomically with ``torch.save``."""
+    return atomic_write(path, lambda stream: torch.save(state, stream))
+
+
+def save_json(data: Dict[str, Any], path: PathLike) -> str:
+    """Write a JSON file atomically (indented, for people to read)."""
+    return atomic_write(path,
+                        lambda stream: json.dump(data, stream, indent=2),
+                        mode='w')
+
+
+def load_checkpoint(path: PathLike,
+                    map_location: Optional[Union[str, torch.device]] = 'cpu'
+                    ) -> Dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True``.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f'checkpoint {path!r} does not exist; pass a file written by '
+            'tools/train_fewshot.py (e.g. WORK_DIR/latest.pth or '
+            'WORK_DIR/best.pth).')
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def load_model_weights(model: nn.Module, path: PathLike) -> nn.Module:
+    """Load the learner weights of a checkpoint (or a bare state dict)."""
+    state = load_checkpoint(path)
+    model.load_state_dict(state.get('model', state))
+    return model
+
+
+def rng_state() -> Dict[str, Any]:
+    """The Python, NumPy and torch RNG states as loadable plain values.
+
+    learn2learn samples ways and shots with Python's ``random``; NumPy's
+    state is stored as a list so that no array needs unpickling.
+    """
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {
+        'python': random.getstate(),
+        'numpy': (kind, keys.tolist(), pos, has_gauss, gauss),
+        'torch': torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Dict[str, Any]) -> None:
+    """Restore the states returned by :func:`rng_state`."""
+    version, internal, gauss = state['python']
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, gauss = state['numpy']
+    np.random.set_state(
+        (kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state['cuda'])

@@ -1,0 +1,208 @@
+"""Few-shot datasets: learn2learn's benchmark classes and image folders.
+
+The standard benchmarks are read by learn2learn's own dataset classes, with
+downloads disabled: those classes try to download (or create folders, or
+fail with a bare ``FileNotFoundError``) when their files are missing, so the
+files are checked first and a missing one is reported by name. Any folder of
+class sub-folders per split (a CUB-200-2011 copy split by classes, or any
+torchvision ``ImageFolder``) is a custom few-shot set.
+"""
+import os
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+
+SPLITS = ('train', 'validation', 'test')
+#: learn2learn's file names abbreviate the validation split.
+SHORT_SPLITS = {'train': 'train', 'validation': 'val', 'test': 'test'}
+FOLDER = 'folder'
+DEFAULT_SPLIT_DIRS = {'train': 'train', 'validation': 'val', 'test': 'test'}
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class Benchmark(NamedTuple):
+    """Where a learn2learn benchmark keeps its files.
+
+    Attributes:
+        dataset_class: class name in ``learn2learn.vision.datasets``.
+        layouts: alternative sets of paths (relative to the root, with
+            ``{mode}`` and ``{short}`` for the split) of which one must exist.
+        pixels_0_255: the class returns float tensors in [0, 255] rather
+            than PIL images.
+    """
+    dataset_class: str
+    layouts: Tuple[Tuple[str, ...], ...]
+    pixels_0_255: bool = False
+
+
+#: Keyed by their ``learn2learn.vision.benchmarks`` names.
+BENCHMARKS = {
+    'mini-imagenet': Benchmark('MiniImagenet',
+                               (('mini-imagenet-cache-{mode}.pkl', ), ),
+                               pixels_0_255=True),
+    'tiered-imagenet': Benchmark(
+        'TieredImagenet', (('tiered-imagenet/{short}_images_png.pkl',
+                            'tiered-imagenet/{short}_labels.pkl'), )),
+    'cifarfs': Benchmark(
+        'CIFARFS',
+        # Either the class folders learn2learn made from the raw archive, or
+        # the raw archive, which learn2learn then splits into those folders.
+        (('cifarfs/processed/{short}', ),
+         ('cifarfs/cifar100/splits/bertinetto/{short}.txt',
+          'cifarfs/cifar100/data'))),
+    'fc100': Benchmark('FC100', (('FC100_{short}.pickle', ), )),
+}
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+
+
+def _missing_paths(root: str, layouts: Sequence[Sequence[str]]) -> list:
+    """Paths of the most complete layout that are missing ([] if one is)."""
+    missing = [[p for p in layout if not os.path.exists(os.path.join(root, p))]
+               for layout in layouts]
+    return [] if any(not m for m in missing) else min(missing, key=len)
+
+
+def expected_paths(benchmark: str, splits: Sequence[str] = SPLITS,
+                   split_dirs: Optional[Dict[str, str]] = None
+                   ) -> Tuple[Tuple[str, ...], ...]:
+    """Alternative layouts of the paths ``benchmark`` needs for ``splits``."""
+    if benchmark == FOLDER:
+        dirs = {**DEFAULT_SPLIT_DIRS, **(split_dirs or {})}
+        return (tuple(dirs[s] for s in splits), )
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f'unknown few-shot benchmark {benchmark!r}; choose '
+                         f'one of {sorted(BENCHMARKS) + [FOLDER]}')
+    layouts = BENCHMARKS[benchmark].layouts
+    return tuple(
+        tuple(p.format(mode=s, short=SHORT_SPLITS[s]) for s in splits
+              for p in layout) for layout in layouts)
+
+
+def check_root(benchmark: str, root: str, splits: Sequence[str] = SPLITS,
+               split_dirs: Optional[Dict[str, str]] = None) -> None:
+    """Raise a FileNotFoundError naming the files missing under ``root``.
+
+    Nothing is downloaded or created: learn2learn's classes would try to
+    download, which hangs or fails obscurely offline.
+    """
+    for split in splits:
+        _check_split(split)
+    layouts = expected_paths(benchmark, splits, split_dirs)
+    missing = _missing_paths(os.path.expanduser(root), layouts)
+    if not missing:
+        return
+    if benchmark == FOLDER:
+        hint = ('An image-folder few-shot set has one folder per split with '
+                'one sub-folder of images per class, e.g. '
+                f'{os.path.join(root, layouts[0][0], "<class>", "<image>")}; '
+                'rename them with data.split_dirs.')
+    else:
+        options = ' or '.join(', '.join(layout) for layout in layouts)
+        hint = (f'learn2learn\'s {BENCHMARKS[benchmark].dataset_class} reads '
+                f'{options} under the root. Downloads are disabled: fetch '
+                'the files once where there is internet access (e.g. '
+                'learn2learn.vision.benchmarks.get_tasksets'
+                f'({benchmark!r}, root=...)) and copy them there.')
+    raise FileNotFoundError(
+        f'{benchmark} data not found under {root!r}: missing '
+        f'{", ".join(missing)}. {hint} Or set data.root to the folder that '
+        'holds them.')
+
+
+def build_transform(image_size: int,
+                    mean: Sequence[float] = IMAGENET_MEAN,
+                    std: Sequence[float] = IMAGENET_STD,
+                    augment: bool = False,
+                    pixels_0_255: bool = False) -> v2.Compose:
+    """Image (PIL or tensor) -> normalised float tensor 3 x S x S.
+
+    Args:
+        image_size (int): Output side S.
+        mean, std: Normalisation constants (ImageNet's by default).
+        augment (bool): Random crop with padding, colour jitter and
+            horizontal flip, the usual few-shot training augmentation.
+        pixels_0_255 (bool): The input is a float tensor in [0, 255]
+            (learn2learn's mini-ImageNet).
+    """
+    if not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(
+            f'image_size must be a positive integer, got {image_size!r}')
+    # A [0, 255] float tensor is cast to uint8 so that the next step
+    # rescales it to [0, 1] like any other image.
+    steps = [v2.ToImage()] + ([v2.ToDtype(torch.uint8)] if pixels_0_255
+                              else [])
+    steps += [v2.ToDtype(torch.float32, scale=True),
+              v2.Resize((image_size, image_size), antialias=True)]
+    if augment:
+        steps += [v2.RandomCrop(image_size, padding=max(1, image_size // 10)),
+                  v2.ColorJitter(0.4, 0.4, 0.4), v2.RandomHorizontalFlip()]
+    steps += [v2.Normalize(list(mean), list(std)), v2.ToPureTensor()]
+    return v2.Compose(steps)
+
+
+def dataset_labels(dataset: Dataset) -> np.ndarray:
+    """Integer class label of every image, read from the dataset's memory.
+
+    learn2learn's classes keep them in ``labels`` or ``y``, torchvision's
+    ``ImageFolder`` in ``targets``.
+    """
+    for name in ('targets', 'labels', 'y'):
+        labels = getattr(dataset, name, None)
+        if labels is not None:
+            return np.asarray(labels).astype(np.int64)
+    raise TypeError(f'{type(dataset).__name__} exposes no labels (targets, '
+                    'labels or y); wrap it in learn2learn.data.MetaDataset '
+                    'yourself.')
+
+
+def labels_to_indices(labels: np.ndarray) -> Dict[int, list]:
+    """Map each label to the indices of its images (learn2learn's layout)."""
+    order = np.argsort(labels, kind='stable')
+    classes, starts = np.unique(labels[order], return_index=True)
+    return {int(c): group.tolist()
+            for c, group in zip(classes, np.split(order, starts[1:]))}
+
+
+def build_dataset(benchmark: str,
+                  root: str,
+                  split: str,
+                  transform=None,
+                  split_dirs: Optional[Dict[str, str]] = None):
+    """One split of a few-shot set as a ``learn2learn.data.MetaDataset``.
+
+    Args:
+        benchmark (str): A ``learn2learn.vision.benchmarks`` name
+            (``'mini-imagenet'``, ``'tiered-imagenet'``, ``'cifarfs'``,
+            ``'fc100'``) or ``'folder'`` for an image folder.
+        root (str): The data root (the folder learn2learn downloads to).
+        split (str): ``'train'``, ``'validation'`` or ``'test'``.
+        transform: Applied to each image (see :func:`build_transform`).
+        split_dirs (dict, optional): For ``'folder'``: the sub-folder of each
+            split; defaults to ``train``, ``val`` and ``test``.
+    """
+    import learn2learn as l2l
+    from torchvision.datasets import ImageFolder
+
+    check_root(benchmark, root, (split, ), split_dirs)
+    root = os.path.expanduser(root)
+    if benchmark == FOLDER:
+        dirs = {**DEFAULT_SPLIT_DIRS, **(split_dirs or {})}
+        dataset = ImageFolder(os.path.join(root, dirs[split]), transform)
+    else:
+        dataset_class = getattr(l2l.vision.datasets,
+                                BENCHMARKS[benchmark].dataset_class)
+        dataset = dataset_class(root=root, mode=split, transform=transform,
+                                download=False)
+        # The labels are in memory: learn2learn's bookkeeping cache would
+        # instead load every image once and write a pickle into the root.
+        vars(dataset).pop('_bookkeeping_path', None)
+    return l2l.data.MetaDataset(
+        dataset, labels_to_indices=labels_to_indices(dataset_labels(dataset)))

@@ -1,0 +1,336 @@
+"""Run a few-shot experiment from a config: pre-train, train, validate, test.
+
+The phases, each optional, run in order and can be resumed from the latest
+checkpoint:
+
+1. ``pretrain``: standard classification of all base classes (epochs);
+2. ``train``: episodic training, validated every ``val_interval`` episodes
+   (the best validation model is kept in ``best.pth``);
+3. test: mean accuracy and 95% confidence interval over ``test.episodes``
+   episodes, written to ``metrics.json``, and the ranked maps of one test
+   episode written to ``maps/``.
+
+The config sections are described in ``configs/fewshot/README.md``.
+"""
+import copy
+import logging
+import os
+import random
+import sys
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from .checkpoint import (BEST, LATEST, load_checkpoint, load_model_weights,
+                         rng_state, save_checkpoint, save_json,
+                         set_rng_state)
+from .classifier import BaseClassifier
+from .data import (BENCHMARKS, IMAGENET_MEAN, IMAGENET_STD, SPLITS,
+                   build_dataset, build_transform, check_root)
+from .episodes import build_taskset, split_episode
+from .protonet import BRNPAProtoNet
+from .training import (build_distillation, evaluate, pretrain_epoch,
+                       python_random_seed, train_episodes)
+from .visualize import save_episode_maps
+
+logger = logging.getLogger(__name__)
+
+
+def _section(cfg, name: str) -> Optional[Dict[str, Any]]:
+    """A config section as a plain dict, or None when it is switched off."""
+    value = cfg.get(name)
+    return None if value is None else dict(value)
+
+
+def _build(namespace, key: str, spec: Dict[str, Any], *args):
+    """``dict(type=Name, **kwargs)`` -> ``namespace.Name(*args, **kwargs)``.
+
+    Used for ``optimizer`` (``torch.optim``) and ``scheduler``
+    (``torch.optim.lr_scheduler``) entries.
+    """
+    options = dict(spec)
+    name = options.pop('type', None)
+    if not isinstance(name, str) or not hasattr(namespace, name):
+        raise ValueError(f'{key}.type must name a class of '
+                         f'{namespace.__name__} (e.g. {key}=dict(type=...,'
+                         f' ...)), got {name!r}')
+    return getattr(namespace, name)(*args, **options)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python (learn2learn's sampling), NumPy and torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class FewShotRunner:
+    """Runs the phases of one config in one work directory.
+
+    Args:
+        cfg: An mmengine ``Config`` (or a dict of its sections).
+        work_dir (str): Where checkpoints, metrics, logs and maps go.
+        resume (str, optional): A checkpoint to resume from, or ``'auto'``
+            for ``WORK_DIR/latest.pth`` when it exists.
+    """
+
+    def __init__(self, cfg, work_dir: str, resume: Optional[str] = None):
+        self.cfg = cfg
+        self.work_dir = work_dir
+        self.data_cfg = dict(cfg['data'])
+        benchmark = self.data_cfg.get('benchmark')
+        if benchmark is None:
+            raise ValueError('data.benchmark is required: one of '
+                             f'{sorted(BENCHMARKS) + ["folder"]}')
+        # Fail before any model is built if a split is missing.
+        check_root(benchmark, self.data_cfg['root'], SPLITS,
+                   self.data_cfg.get('split_dirs'))
+        self.progress = bool(cfg.get('progress', True))
+        device = cfg.get('device') or ('cuda' if torch.cuda.is_available()
+                                       else 'cpu')
+        self.device = torch.device(device)
+        seed_everything(int(cfg.get('seed', 0)))
+        self.model = BRNPAProtoNet(**dict(cfg['model'])).to(self.device)
+        self.status = {'phase': 'pretrain', 'step': 0, 'validation': [],
+                       'best': None}
+        # A run resumed into another work directory tests the best model of
+        # the run it came from, until it validates a better one.
+        self.best_paths = [os.path.join(work_dir, BEST)]
+        # The phase the optimiser state in the checkpoint belongs to.
+        self.resumed_phase = None
+        self.state_path = None
+        self.state = self._resume_state(resume)
+        if self.state is not None:
+            self.model.load_state_dict(self.state['model'])
+            self.status = copy.deepcopy(self.state['status'])
+            self.resumed_phase = self.status['phase']
+            self.best_paths.append(
+                os.path.join(os.path.dirname(self.state_path), BEST))
+            set_rng_state(self.state['rng'])
+            logger.info('resumed from %s (phase %s, step %d)',
+                        self.state_path, self.status['phase'],
+                        self.status['step'])
+
+    def _resume_state(self, resume: Optional[str]):
+        if resume is None:
+            return None
+        if resume == 'auto':
+            resume = os.path.join(self.work_dir, LATEST)
+            if not os.path.isfile(resume):
+                logger.info('no %s to resume from: starting afresh', resume)
+                return None
+        self.state_path = resume
+        # On the CPU: the RNG states must stay there, and the model and
+        # optimiser copy their tensors to the device when loading them.
+        return load_checkpoint(resume)
+
+    # ------------------------------------------------------------------ data
+    def _dataset(self, split: str, augment: bool = False):
+        data = self.data_cfg
+        benchmark = data['benchmark']
+        transform = build_transform(
+            int(data.get('image_size', 84)), data.get('mean', IMAGENET_MEAN),
+            data.get('std', IMAGENET_STD), augment,
+            benchmark in BENCHMARKS and BENCHMARKS[benchmark].pixels_0_255)
+        return build_dataset(benchmark, data['root'], split, transform,
+                             data.get('split_dirs'))
+
+    def _taskset(self, split: str, episode_key: str, augment: bool = False):
+        episode = dict(self.cfg[episode_key])
+        taskset = build_taskset(self._dataset(split, augment),
+                                episode['ways'], episode['shots'],
+                                episode['queries'])
+        return taskset, episode['shots']
+
+    # ----------------------------------------------------------- checkpoints
+    def _save(self, path: str, **extra) -> None:
+        state = {'model': self.model.state_dict(), 'status': self.status,
+                 'rng': rng_state(), **extra}
+        save_checkpoint(state, os.path.join(self.work_dir, path))
+
+    def _optimizer(self, params, phase_cfg: Dict[str, Any]):
+        """Build the phase's optimiser and scheduler, restoring their states
+        when resuming inside this phase."""
+        optimizer = _build(torch.optim, 'optimizer',
+                           phase_cfg.get('optimizer', {}), params)
+        scheduler = None
+        if phase_cfg.get('scheduler'):
+            scheduler = _build(torch.optim.lr_scheduler, 'scheduler',
+                               phase_cfg['scheduler'], optimizer)
+        if self.resumed_phase == self.status['phase'] and \
+                'optimizer' in self.state:
+            optimizer.load_state_dict(self.state['optimizer'])
+            if scheduler is not None:
+                scheduler.load_state_dict(self.state['scheduler'])
+        return optimizer, scheduler
+
+    def _next_phase(self, phase: str) -> None:
+        self.status.update(phase=phase, step=0)
+        self._save(LATEST)
+
+    @staticmethod
+    def _states(optimizer, scheduler) -> Dict[str, Any]:
+        states = {'optimizer': optimizer.state_dict()}
+        if scheduler is not None:
+            states['scheduler'] = scheduler.state_dict()
+        return states
+
+    # ---------------------------------------------------------------- phases
+    def pretrain(self) -> None:
+        """Classify all base classes with a linear layer, epoch by epoch."""
+        cfg = _section(self.cfg, 'pretrain')
+        if cfg is not None and self.status['step'] < cfg['epochs']:
+            dataset = self._dataset('train', self.data_cfg.get('augment',
+                                                               True))
+            labels = sorted(dataset.labels)
+            lookup = torch.full((max(labels) + 1, ), -1, dtype=torch.long)
+            lookup[labels] = torch.arange(len(labels))
+            classifier = BaseClassifier(self.model, len(labels),
+                                        cfg.get('dropout', 0.0))
+            classifier.to(self.device)
+            if self.resumed_phase == 'pretrain' and \
+                    'classifier' in self.state:
+                classifier.fc.load_state_dict(self.state['classifier'])
+            optimizer, scheduler = self._optimizer(classifier.parameters(),
+                                                   cfg)
+            loader = DataLoader(dataset, batch_size=cfg.get('batch_size', 64),
+                                shuffle=True,
+                                num_workers=self.data_cfg.get('num_workers',
+                                                              0),
+                                pin_memory=self.device.type == 'cuda')
+            while self.status['step'] < cfg['epochs']:
+                stats = pretrain_epoch(classifier, loader, lookup, optimizer,
+                                       self.device, self.progress)
+                if scheduler is not None:
+                    scheduler.step()
+                self.status['step'] += 1
+                logger.info('pre-training epoch %d/%d: loss %.4f, accuracy '
+                            '%.4f', self.status['step'], cfg['epochs'],
+                            stats.loss, stats.accuracy)
+                self._save(LATEST, classifier=classifier.fc.state_dict(),
+                           **self._states(optimizer, scheduler))
+        self._next_phase('train')
+
+    def train(self) -> None:
+        """Episodic training, validated (and checkpointed) at intervals."""
+        cfg = _section(self.cfg, 'train')
+        total = 0 if cfg is None else int(cfg.get('episodes', 0))
+        if self.status['step'] < total:
+            taskset, shots = self._taskset('train', 'train_episode',
+                                           self.data_cfg.get('augment', True))
+            val_taskset, val_shots = self._taskset('validation',
+                                                   'test_episode')
+            val_cfg = dict(self.cfg.get('val') or {})
+            optimizer, scheduler = self._optimizer(self.model.parameters(),
+                                                   cfg)
+            distillation = self._distillation()
+            interval = int(cfg.get('val_interval', total))
+            while self.status['step'] < total:
+                count = min(interval, total - self.status['step'])
+                stats = train_episodes(self.model, taskset, shots, optimizer,
+                                       scheduler, count, distillation,
+                                       self.device, self.progress)
+                self.status['step'] += count
+                accuracy = evaluate(self.model, val_taskset, val_shots,
+                                    int(val_cfg.get('episodes', 600)),
+                                    int(val_cfg.get('seed', 1)), self.device,
+                                    self.progress)
+                record = {'episode': self.status['step'],
+                          'loss': stats.loss, 'accuracy': accuracy.mean,
+                          'ci95': accuracy.ci95}
+                self.status['validation'].append(record)
+                logger.info('episode %d/%d: train loss %.4f, validation '
+                            'accuracy %.4f +- %.4f', self.status['step'],
+                            total, stats.loss, accuracy.mean, accuracy.ci95)
+                best = self.status['best']
+                if best is None or accuracy.mean > best['accuracy']:
+                    self.status['best'] = record
+                    self._save(BEST)
+                self._save(LATEST, **self._states(optimizer, scheduler))
+        self._next_phase('test')
+
+    def _distillation(self):
+        cfg = _section(self.cfg, 'distill')
+        if cfg is None:
+            return None
+        teacher_model = {**dict(self.cfg['model']),
+                         **dict(cfg.get('teacher_model') or {})}
+        teacher = BRNPAProtoNet(**teacher_model)
+        load_model_weights(teacher, cfg['teacher_checkpoint'])
+        logger.info('distilling from %s', cfg['teacher_checkpoint'])
+        return build_distillation(teacher.to(self.device),
+                                  cfg.get('temperature', 1.0),
+                                  cfg.get('alpha', 1.0))
+
+    def test(self) -> Dict[str, Any]:
+        """Test the best validation model (or the last one) and save maps."""
+        tested = 'last model'
+        if self.status['best'] is not None:
+            best = [p for p in self.best_paths if os.path.isfile(p)]
+            if best:
+                load_model_weights(self.model, best[0])
+                tested = best[0]
+        test_cfg = dict(self.cfg.get('test') or {})
+        taskset, shots = self._taskset('test', 'test_episode')
+        seed = int(test_cfg.get('seed', 2))
+        accuracy = evaluate(self.model, taskset, shots,
+                            int(test_cfg.get('episodes', 600)), seed,
+                            self.device, self.progress)
+        episode = dict(self.cfg['test_episode'])
+        result = {'accuracy': accuracy.mean, 'ci95': accuracy.ci95,
+                  'episodes': accuracy.episodes, 'ways': episode['ways'],
+                  'shots': episode['shots'], 'model': tested}
+        logger.info('test of the %s: %d-way %d-shot accuracy %.4f +- %.4f '
+                    '(95%% CI, %d episodes)', tested, episode['ways'],
+                    episode['shots'], accuracy.mean, accuracy.ci95,
+                    accuracy.episodes)
+        visualize = _section(self.cfg, 'visualize')
+        if visualize is not None:
+            self._save_maps(taskset, shots, seed, visualize)
+        metrics = {'test': result, 'validation': self.status['validation'],
+                   'best': self.status['best']}
+        save_json(metrics, os.path.join(self.work_dir, 'metrics.json'))
+        return metrics
+
+    @torch.no_grad()
+    def _save_maps(self, taskset, shots: int, seed: int,
+                   visualize: Dict[str, Any]) -> None:
+        self.model.eval()
+        with python_random_seed(seed):
+            episode = split_episode(taskset.sample(), shots, self.device)
+        output = self.model.forward_with_maps(
+            episode.support, episode.support_labels, episode.query)
+        paths = save_episode_maps(
+            os.path.join(self.work_dir, 'maps'), episode, output,
+            self.data_cfg.get('mean', IMAGENET_MEAN),
+            self.data_cfg.get('std', IMAGENET_STD),
+            int(visualize.get('max_images', 5)))
+        logger.info('saved %d ranked-map images to %s', len(paths),
+                    os.path.dirname(paths[0]))
+
+    def run(self) -> Dict[str, Any]:
+        """Run the remaining phases; returns the metrics."""
+        if self.status['phase'] == 'pretrain':
+            self.pretrain()
+        if self.status['phase'] == 'train':
+            self.train()
+        return self.test()
+
+
+def run(cfg, work_dir: str, resume: Optional[str] = None) -> Dict[str, Any]:
+    """Run ``cfg`` in ``work_dir``, logging to ``WORK_DIR/train.log``."""
+    os.makedirs(work_dir, exist_ok=True)
+    handlers = [logging.StreamHandler(sys.stdout),
+                logging.FileHandler(os.path.join(work_dir, 'train.log'))]
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter('%(asctime)s %(message)s'))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        return FewShotRunner(cfg, work_dir, resume).run()
+    finally:
+        for handler in handlers:
+            logger.removeHandler(handler)
+            handler.close()

@@ -1,0 +1,5 @@
+# The attention-free ProtoNet (global average pooling, low resolution): the
+# baseline BR-NPA replaces, and a distillation teacher.
+_base_ = ['brnpa-protonet_resnet12_mini-imagenet_5way-1shot.py']
+
+model = dict(high_resolution=False, pooling='average')

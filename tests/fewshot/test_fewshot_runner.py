@@ -1,0 +1,147 @@
+"""tools/train_fewshot.py end to end on the tiny data."""
+import json
+import os
+
+import pytest
+import torch
+from PIL import Image
+
+from brnpa_plugins.fewshot import load_checkpoint, runner
+
+from .conftest import CONFIG_DIR, TINY_OPTIONS
+
+ONE_SHOT = os.path.join(CONFIG_DIR,
+                        'brnpa-protonet_resnet12_mini-imagenet_5way-1shot.py')
+FIVE_SHOT = os.path.join(CONFIG_DIR,
+                         'brnpa-protonet_resnet12_mini-imagenet_5way-5shot.py')
+
+
+def arguments(config, work_dir, root, *options):
+    return [config, '--work-dir', str(work_dir), '--cfg-options',
+            f'data.root={root}', *TINY_OPTIONS, *options]
+
+
+def test_the_config_runs_end_to_end(train_fewshot, pickle_root, tmp_path):
+    metrics = train_fewshot(arguments(FIVE_SHOT, tmp_path, pickle_root))
+    test = metrics['test']
+    assert test['episodes'] == 5 and (test['ways'], test['shots']) == (5, 2)
+    assert 0 <= test['accuracy'] <= 1 and test['ci95'] >= 0
+    assert [r['episode'] for r in metrics['validation']] == [2, 4]
+    assert json.loads((tmp_path / 'metrics.json').read_text()) == metrics
+    assert (tmp_path / 'brnpa-protonet_resnet12_mini-imagenet_5way-5shot.py'
+            ).is_file()
+    assert '5-way 2-shot accuracy' in (tmp_path /
+                                             'train.log').read_text()
+    state = load_checkpoint(tmp_path / 'latest.pth')
+    assert state['status']['phase'] == 'test'
+    assert load_checkpoint(tmp_path / 'best.pth')['status']['best'] \
+        == metrics['best']
+    maps = sorted(os.listdir(tmp_path / 'maps'))
+    assert maps == ['query_000.png', 'query_001.png', 'support_000.png',
+                    'support_001.png']
+    assert Image.open(tmp_path / 'maps' / 'query_000.png').width > 160
+
+
+def test_the_image_folder_config_runs(train_fewshot, folder_root, tmp_path):
+    config = os.path.join(CONFIG_DIR,
+                          'brnpa-protonet_resnet12_image-folder_5way-5shot.py')
+    metrics = train_fewshot(arguments(config, tmp_path, folder_root,
+                                      'pretrain=None', 'visualize=None'))
+    assert metrics['test']['episodes'] == 5
+    assert not (tmp_path / 'maps').exists()
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_resume_continues_where_training_stopped(train_fewshot, pickle_root,
+                                                 tmp_path, monkeypatch):
+    options = ('train.episodes=4', 'train.val_interval=2', 'visualize=None')
+    straight = train_fewshot(arguments(ONE_SHOT, tmp_path / 'straight',
+                                       pickle_root, *options))
+
+    save = runner.FewShotRunner._save
+
+    def save_then_stop(self, path, **extra):
+        save(self, path, **extra)
+        if path == 'latest.pth' and self.status['phase'] == 'train' \
+                and self.status['step'] == 2:
+            raise Interrupt
+
+    interrupted = tmp_path / 'interrupted'
+    monkeypatch.setattr(runner.FewShotRunner, '_save', save_then_stop)
+    with pytest.raises(Interrupt):
+        train_fewshot(arguments(ONE_SHOT, interrupted, pickle_root, *options))
+    monkeypatch.setattr(runner.FewShotRunner, '_save', save)
+    assert not (interrupted / 'metrics.json').exists()
+    resumed = train_fewshot(arguments(ONE_SHOT, interrupted, pickle_root,
+                                      *options) + ['--resume'])
+    assert [r['episode'] for r in resumed['validation']] == [2, 4]
+    assert 'latest.pth (phase train, step 2)' in (
+        interrupted / 'train.log').read_text()
+    # Optimiser, scheduler and RNG states came back: the same run.
+    for ours, theirs in zip(resumed['validation'], straight['validation']):
+        assert ours['loss'] == pytest.approx(theirs['loss'], rel=1e-4)
+        assert ours['accuracy'] == pytest.approx(theirs['accuracy'])
+
+
+def test_resume_from_a_given_checkpoint_of_a_finished_run(
+        train_fewshot, pickle_root, tmp_path):
+    first = train_fewshot(arguments(FIVE_SHOT, tmp_path / 'a', pickle_root))
+    again = train_fewshot(arguments(FIVE_SHOT, tmp_path / 'b', pickle_root,
+                                    ) + ['--resume',
+                                         str(tmp_path / 'a' / 'latest.pth')])
+    # Only the test phase was left: the same best model gives the same test.
+    assert again['test'] == first['test']
+    assert again['test']['model'] == str(tmp_path / 'a' / 'best.pth')
+    assert again['validation'] == first['validation']
+
+
+def test_distillation_from_a_low_resolution_teacher(train_fewshot,
+                                                    pickle_root, tmp_path):
+    teacher_config = os.path.join(
+        CONFIG_DIR,
+        'brnpa-protonet_resnet12-lowres_mini-imagenet_5way-1shot.py')
+    train_fewshot(arguments(teacher_config, tmp_path / 'teacher', pickle_root,
+                            'pretrain=None', 'visualize=None'))
+    teacher = tmp_path / 'teacher' / 'best.pth'
+    student = os.path.join(
+        CONFIG_DIR, 'brnpa-protonet-kd_resnet12_mini-imagenet_5way-1shot.py')
+    metrics = train_fewshot(arguments(student, tmp_path / 'student',
+                                      pickle_root,
+                                      f'distill.teacher_checkpoint={teacher}',
+                                      'pretrain=None', 'visualize=None'))
+    assert f'distilling from {teacher}' in (tmp_path / 'student' /
+                                            'train.log').read_text()
+    assert len(metrics['validation']) == 2
+
+
+def test_a_missing_root_stops_before_training(train_fewshot, tmp_path):
+    with pytest.raises(FileNotFoundError,
+                       match='mini-imagenet-cache-train.pkl') as error:
+        train_fewshot(arguments(ONE_SHOT, tmp_path / 'work',
+                                tmp_path / 'no-data'))
+    assert 'Downloads are disabled' in str(error.value)
+    assert not (tmp_path / 'no-data').exists()
+    assert not (tmp_path / 'work' / 'latest.pth').exists()
+
+
+def test_every_config_in_the_folder_loads():
+    from mmengine.config import Config
+    from brnpa_plugins.fewshot import BRNPAProtoNet
+    names = [n for n in os.listdir(CONFIG_DIR) if n.endswith('.py')]
+    assert len(names) >= 5
+    for name in names:
+        cfg = Config.fromfile(os.path.join(CONFIG_DIR, name))
+        model = BRNPAProtoNet(**{**cfg.model, 'widths': (4, 6, 8, 10)})
+        assert cfg.test.episodes >= 600, name
+        assert model(torch.rand(2, 3, 32, 32), torch.tensor([0, 1]),
+                     torch.rand(1, 3, 32, 32)).shape == (1, 2)
+
+
+def test_an_unknown_optimizer_is_named(train_fewshot, pickle_root, tmp_path):
+    with pytest.raises(ValueError, match="optimizer.type must name a class "
+                       "of torch.optim .* got 'Adamm'"):
+        train_fewshot(arguments(ONE_SHOT, tmp_path, pickle_root,
+                                'pretrain.optimizer.type=Adamm'))

@@ -1,0 +1,168 @@
+"""Tiny few-shot data sets in learn2learn's on-disk formats.
+
+Each class is a coloured shape (square, disk, cross, ring, diamond or bars)
+drawn at a random place and size on a noisy background, so an embedding
+that learns colour and shape generalises to unseen classes: 18 classes
+(8 train, 5 validation, 5 test), each a different shape-colour pair,
+32 x 32 pixels.
+
+Run ``python tests/fewshot/tiny_fewshot_data.py OUT_DIR`` to write the
+mini-ImageNet pickles (``OUT_DIR/pickle``), an image folder
+(``OUT_DIR/folder``), tiered-ImageNet (``OUT_DIR/tiered``) and FC100
+(``OUT_DIR/fc100``) files.
+"""
+import argparse
+import io
+import os
+import pickle
+
+import numpy as np
+from PIL import Image
+
+SPLIT_CLASSES = {'train': 8, 'validation': 5, 'test': 5}
+FOLDER_SPLITS = {'train': 'train', 'validation': 'val', 'test': 'test'}
+COLOURS = np.array([[230, 40, 40], [40, 200, 60], [50, 80, 230]],
+                   dtype=np.float64)
+NUM_SHAPES = 6
+
+
+def _shape_masks(shape: int, dy: np.ndarray, dx: np.ndarray,
+                 radius: np.ndarray) -> np.ndarray:
+    """Boolean masks of one shape for B offsets grids and radii."""
+    dist = np.sqrt(dy**2 + dx**2)
+    inside = np.maximum(np.abs(dy), np.abs(dx)) <= radius
+    masks = [
+        inside,
+        dist <= radius,
+        inside & ((np.abs(dy) <= radius / 3) | (np.abs(dx) <= radius / 3)),
+        (dist <= radius) & (dist >= radius / 2),
+        np.abs(dy) + np.abs(dx) <= radius,
+        inside & (np.floor(dy / np.maximum(radius / 2, 1)) % 2 == 0),
+    ]
+    return masks[shape]
+
+
+def make_class_images(class_index: int, count: int, size: int,
+                      rng: np.random.Generator) -> np.ndarray:
+    """``count`` images of class ``class_index``: count x size x size x 3."""
+    # Each run of NUM_SHAPES classes shifts the colours by one, so that
+    # every split mixes shapes and colours: no split is told apart by one
+    # cue alone.
+    shape = class_index % NUM_SHAPES
+    colour = COLOURS[(class_index + class_index // NUM_SHAPES) % len(COLOURS)]
+    grid = np.arange(size, dtype=np.float64)
+    radius = rng.uniform(size * 0.18, size * 0.3, (count, 1, 1))
+    centre_y = rng.uniform(radius[:, 0, 0], size - radius[:, 0, 0])
+    centre_x = rng.uniform(radius[:, 0, 0], size - radius[:, 0, 0])
+    dy = grid[None, :, None] - centre_y[:, None, None]
+    dx = grid[None, None, :] - centre_x[:, None, None]
+    mask = _shape_masks(shape, dy, dx, radius)[..., None]
+    background = rng.uniform(0, 90, (count, size, size, 3))
+    tint = colour + rng.normal(0, 15, (count, 1, 1, 3))
+    images = np.where(mask, tint, background)
+    return np.clip(images, 0, 255).astype(np.uint8)
+
+
+def make_splits(images_per_class: int = 15, size: int = 32, seed: int = 0):
+    """{split: [(class name, images)]} with disjoint classes per split."""
+    rng = np.random.default_rng(seed)
+    splits, first = {}, 0
+    for split, num_classes in SPLIT_CLASSES.items():
+        splits[split] = [
+            (f'n{first + c:08d}',
+             make_class_images(first + c, images_per_class, size, rng))
+            for c in range(num_classes)
+        ]
+        first += num_classes
+    return splits
+
+
+def write_mini_imagenet(root: str, splits) -> str:
+    """Write ``mini-imagenet-cache-{mode}.pkl`` files as learn2learn reads
+    them: a dict with ``image_data`` (N x H x W x 3 uint8) and
+    ``class_dict`` (class name -> list of indices into ``image_data``)."""
+    os.makedirs(root, exist_ok=True)
+    for mode, classes in splits.items():
+        image_data = np.concatenate([images for _, images in classes])
+        class_dict, start = {}, 0
+        for name, images in classes:
+            class_dict[name] = list(range(start, start + len(images)))
+            start += len(images)
+        path = os.path.join(root, f'mini-imagenet-cache-{mode}.pkl')
+        with open(path, 'wb') as stream:
+            pickle.dump({'image_data': image_data, 'class_dict': class_dict},
+                        stream)
+    return root
+
+
+def _split_arrays(classes):
+    """Images N x H x W x 3 and integer labels N of one split."""
+    images = np.concatenate([images for _, images in classes])
+    labels = np.repeat(np.arange(len(classes)),
+                       [len(images) for _, images in classes])
+    return images, labels
+
+
+def write_tiered_imagenet(root: str, splits) -> str:
+    """Write ``tiered-imagenet/{train,val,test}_{images_png,labels}.pkl``:
+    a list of PNG-encoded images and ``{'label_specific': labels}``."""
+    directory = os.path.join(root, 'tiered-imagenet')
+    os.makedirs(directory, exist_ok=True)
+    for mode, classes in splits.items():
+        images, labels = _split_arrays(classes)
+        encoded = []
+        for image in images:
+            stream = io.BytesIO()
+            Image.fromarray(image).save(stream, format='PNG')
+            encoded.append(stream.getvalue())
+        short = FOLDER_SPLITS[mode]
+        for name, data in ((f'{short}_images_png.pkl', encoded),
+                           (f'{short}_labels.pkl',
+                            {'label_specific': labels})):
+            with open(os.path.join(directory, name), 'wb') as stream:
+                pickle.dump(data, stream)
+    return root
+
+
+def write_fc100(root: str, splits) -> str:
+    """Write ``FC100_{train,val,test}.pickle``: ``{'data', 'labels'}`` with
+    the (non-consecutive) CIFAR-100 labels of each split's classes."""
+    os.makedirs(root, exist_ok=True)
+    first = 0
+    for mode, classes in splits.items():
+        images, labels = _split_arrays(classes)
+        path = os.path.join(root, f'FC100_{FOLDER_SPLITS[mode]}.pickle')
+        with open(path, 'wb') as stream:
+            pickle.dump({'data': images, 'labels': (3 * (labels + first)
+                                                    ).tolist()}, stream)
+        first += len(classes)
+    return root
+
+
+def write_image_folder(root: str, splits) -> str:
+    """Write ``root/{train,val,test}/<class>/<index>.png``."""
+    for mode, classes in splits.items():
+        for name, images in classes:
+            directory = os.path.join(root, FOLDER_SPLITS[mode], name)
+            os.makedirs(directory, exist_ok=True)
+            for index, image in enumerate(images):
+                Image.fromarray(image).save(
+                    os.path.join(directory, f'{index:03d}.png'))
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('out_dir')
+    parser.add_argument('--images-per-class', type=int, default=15)
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    splits = make_splits(args.images_per_class, seed=args.seed)
+    write_mini_imagenet(os.path.join(args.out_dir, 'pickle'), splits)
+    write_image_folder(os.path.join(args.out_dir, 'folder'), splits)
+    write_tiered_imagenet(os.path.join(args.out_dir, 'tiered'), splits)
+    write_fc100(os.path.join(args.out_dir, 'fc100'), splits)
+
+
+if __name__ == '__main__':
+    main()
