@@ -136,14 +136,17 @@ def _fetch_once(url: str, partial: Path, timeout: float,
     request = urllib.request.Request(url)
     if offset and not url.startswith('file:'):
         request.add_header('Range', f'bytes={offset}-')
+    # A new opener for every request reads the proxy variables as they are
+    # now; urlopen's global opener keeps those of its first use forever.
+    opener = urllib.request.build_opener()
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        response = opener.open(request, timeout=timeout)
     except urllib.error.HTTPError as error:
         if error.code != 416:
             raise
         # The partial file is not a prefix of what the server has now.
         partial.unlink()
-        response = urllib.request.urlopen(url, timeout=timeout)
+        response = opener.open(url, timeout=timeout)
     with response:
         offset = _resume_offset(response, offset)
         length = response.headers.get('Content-Length')

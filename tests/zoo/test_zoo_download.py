@@ -210,3 +210,19 @@ def test_partial_file_longer_than_the_file_starts_over(
     assert server.requests == [('/ckpt.pth', f'bytes={len(data) + 10}-'),
                                ('/ckpt.pth', None)]
     assert _cache_files(cache) == ['ckpt.pth']
+
+
+def test_proxy_variables_are_read_at_each_download(server, checkpoint_bytes,
+                                                   sha256, closed_port,
+                                                   monkeypatch):
+    data = checkpoint_bytes(5)
+    server.files['/proxied.pth'] = data
+    monkeypatch.delenv('no_proxy', raising=False)
+    monkeypatch.delenv('NO_PROXY', raising=False)
+    monkeypatch.setenv('http_proxy', f'http://127.0.0.1:{closed_port}')
+    with pytest.raises(DownloadError):
+        download_checkpoint(server.url('/proxied.pth'), sha256(data),
+                            retries=0)
+    monkeypatch.delenv('http_proxy')
+    path = download_checkpoint(server.url('/proxied.pth'), sha256(data))
+    assert path.read_bytes() == data
