@@ -6,7 +6,7 @@ seed, pools the features with that map into a part ("compound") vector, and
 softly suppresses what the part already explains before picking the next
 seed. It has no learned parameters.
 """
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -113,7 +113,6 @@ class BRNPA(nn.Module):
         batch, num_locations, _ = x.shape
         norm = x.norm(dim=2)  # B x L
         safe_norm = norm + self.eps
-        unit = x / safe_norm.unsqueeze(2)
         score = safe_norm
         rows = torch.arange(batch, device=x.device)
         uniform = x.new_full((batch, num_locations), 1.0 / num_locations)
@@ -127,8 +126,11 @@ class BRNPA(nn.Module):
             # Cosine similarity of every location to the seed. Features are
             # non-negative after a ReLU, so this lies in [0, 1]; the clamp
             # keeps maps non-negative for backbones without a final ReLU.
-            similarity = torch.einsum('blc,bc->bl', unit, unit[rows, seed])
-            similarity = similarity.clamp(0.0, 1.0)
+            # <x_i, x_j> / (n_i n_j) as one batched matrix-vector product,
+            # without materialising the B x L x C unit vectors.
+            seed_unit = x[rows, seed] / safe_norm[rows, seed].unsqueeze(1)
+            similarity = torch.bmm(x, seed_unit.unsqueeze(2)).squeeze(2)
+            similarity = (similarity / safe_norm).clamp(0.0, 1.0)
             total = similarity.sum(dim=1, keepdim=True)
             # All-zero features give zero similarity everywhere: fall back to
             # a uniform map. The denominator is replaced too, so that the
@@ -139,7 +141,7 @@ class BRNPA(nn.Module):
                 similarity / torch.where(explained, total, torch.ones_like(total)),
                 uniform)
             if self.refine:
-                part = torch.einsum('bl,blc->bc', attn, x)
+                part = torch.bmm(attn.unsqueeze(1), x).squeeze(1)
             else:
                 part = x[rows, seed]
             score = score * (1.0 - similarity)
