@@ -25,10 +25,10 @@ demo: venv
 	$(PY) tools/demo.py --out-dir outputs/demo
 
 test: venv
-	$(PY) -m pytest -n 2 --timeout 900 tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --timeout 900 tests
 
 test-fast: venv
-	$(PY) -m pytest -n 2 -m "not slow" tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -m "not slow" tests
 
 clean:
 	rm -rf outputs work_dirs .pytest_cache
