@@ -283,12 +283,11 @@ def main(argv=None) -> list:
     print(f'Machine: {host}')
     print(table(rows, args))
     if args.out:
-        directory = os.path.dirname(os.path.abspath(args.out))
-        handle, tmp = tempfile.mkstemp(suffix='.json.tmp', dir=directory)
-        with os.fdopen(handle, 'w') as stream:
-            json.dump(dict(machine=host, args=vars(args), rows=rows), stream,
-                      indent=2)
-        os.replace(tmp, args.out)
+        from brnpa_plugins.core import atomic_write
+        payload = dict(machine=host, args=vars(args), rows=rows)
+        atomic_write(args.out,
+                     lambda stream: json.dump(payload, stream, indent=2),
+                     mode='w')
     return rows
 
 

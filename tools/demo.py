@@ -56,10 +56,9 @@ def data_options(data_root):
 
 
 def write_json(path, payload):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as stream:
-        json.dump(payload, stream, indent=2)
-    os.replace(tmp, path)
+    from brnpa_plugins.core import atomic_write
+    atomic_write(path, lambda stream: json.dump(payload, stream, indent=2),
+                 mode='w')
 
 
 def draw_maps(predictions, classes, out_dir, count):

@@ -4,11 +4,10 @@
     python tools/gen_model_zoo.py --check   # exit 1 if it is out of date
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from brnpa_plugins.zoo.files import staged_file
+from brnpa_plugins.core import atomic_write
 from brnpa_plugins.zoo.markdown import render_model_zoo
 from brnpa_plugins.zoo.metafile import find_model_index, read_model_index
 
@@ -34,9 +33,7 @@ def main(argv=None) -> int:
             return 1
         return 0
     if current != text:
-        with staged_file(out.parent, '.md') as staged:
-            staged.write_text(text, encoding='utf-8')
-            os.replace(staged, out)
+        atomic_write(out, lambda stream: stream.write(text.encode('utf-8')))
     print(out)
     return 0
 

@@ -10,8 +10,9 @@ optimizer and runner state (message hub, parameter schedulers...). Writes
 with ``Weights`` and ``Metadata: SHA256`` filled in.
 """
 import argparse
+import hashlib
 import importlib.util
-import os
+import io
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
@@ -19,8 +20,7 @@ from typing import Any, Dict, List
 import torch
 import yaml
 
-from brnpa_plugins.zoo.download import sha256_of
-from brnpa_plugins.zoo.files import staged_file
+from brnpa_plugins.core import atomic_write
 from brnpa_plugins.zoo.metafile import read_model_index
 
 PLAIN_TYPES = (str, int, float, bool, type(None))
@@ -124,12 +124,13 @@ def main(argv=None) -> int:
 
     dropped: List[str] = []
     published = publishable(load_training_checkpoint(args.in_file), dropped)
-    with staged_file(args.out_dir, '.pth') as staged:
-        torch.save(published, staged)
-        torch.load(staged, map_location='cpu', weights_only=True)
-        sha256 = sha256_of(staged)
-        out = args.out_dir / f'{args.name}-{sha256[:8]}.pth'
-        os.replace(staged, out)
+    buffer = io.BytesIO()
+    torch.save(published, buffer)
+    data = buffer.getvalue()
+    torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+    sha256 = hashlib.sha256(data).hexdigest()
+    out = args.out_dir / f'{args.name}-{sha256[:8]}.pth'
+    atomic_write(out, lambda stream: stream.write(data))
     base = args.url_base or args.out_dir.resolve().as_uri()
     weights = f"{base.rstrip('/')}/{out.name}"
     if dropped:

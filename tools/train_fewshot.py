@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Sequence
 from mmengine.config import Config, DictAction
 
 from brnpa_plugins.fewshot import run
-from brnpa_plugins.fewshot.checkpoint import atomic_write
+from brnpa_plugins.core import atomic_write
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

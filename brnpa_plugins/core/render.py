@@ -5,13 +5,13 @@ its red, green and blue channels, then one heatmap per part labelled with its
 rank and activity.
 """
 import os
-import tempfile
 from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from .io import atomic_write
 from .maps import explanation_maps, upsample
 
 # Anchor colours of a perceptually ordered blue-cyan-yellow-red map.
@@ -110,19 +110,7 @@ def render_ranked_maps(image: Union[np.ndarray, Image.Image],
 
 def save_png(image: Image.Image, path: Union[str, os.PathLike]) -> str:
     """Write a PNG atomically: a crash never leaves a half-written file."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix='.png.tmp', dir=directory)
-    try:
-        with os.fdopen(handle, 'wb') as stream:
-            image.save(stream, format='PNG')
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda stream: image.save(stream, format='PNG'))
 
 
 def save_ranked_maps(path: Union[str, os.PathLike], image, attention, norm,

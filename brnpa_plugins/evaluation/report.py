@@ -9,14 +9,13 @@ number of images kept is reported.
 import csv
 import io
 import math
-import os
-import tempfile
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
 from scipy import stats
 
+from ..core.io import atomic_write
 from ..core.render import save_png
 from .perturbation import area_under_curve
 
@@ -132,20 +131,7 @@ def markdown_table(rows: Sequence[Summary],
 
 def write_text(path: str, text: str) -> str:
     """Write a text file atomically (temp file + rename)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(handle, 'w', newline='') as stream:
-            stream.write(text)
-        # mkstemp makes the file private; a report is meant to be shared.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda stream: stream.write(text), mode='w')
 
 
 def csv_table(rows: Sequence[Summary]) -> str:

@@ -8,12 +8,13 @@ states included), so they load with ``torch.load(weights_only=True)``.
 import json
 import os
 import random
-import tempfile
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 import numpy as np
 import torch
 from torch import nn
+
+from ..core.io import atomic_save, atomic_write
 
 PathLike = Union[str, os.PathLike]
 #: File names inside a work directory.
@@ -21,27 +22,9 @@ LATEST = 'latest.pth'
 BEST = 'best.pth'
 
 
-def atomic_write(path: PathLike, write: Callable[[Any], None],
-                 mode: str = 'wb') -> str:
-    """Call ``write(stream)`` on a temporary file, then move it to ``path``."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(handle, mode) as stream:
-            write(stream)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
 def save_checkpoint(state: Dict[str, Any], path: PathLike) -> str:
     """Save a checkpoint dict atomically with ``torch.save``."""
-    return atomic_write(path, lambda stream: torch.save(state, stream))
+    return atomic_save(state, path)
 
 
 def save_json(data: Dict[str, Any], path: PathLike) -> str:

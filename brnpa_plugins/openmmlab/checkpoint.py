@@ -22,27 +22,18 @@ The fix, applied when this module is imported:
 import copyreg
 import os
 import pickle
-import tempfile
-from typing import Any, List
 
-import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
+
+from ..core.io import allow_numpy_in_checkpoints, atomic_path
 
 
 def _reduce_history_buffer(buffer: HistoryBuffer):
     return (HistoryBuffer, (buffer._log_history.tolist(),
                             buffer._count_history.tolist(),
                             buffer.max_length))
-
-
-def _numpy_safe_globals() -> List[Any]:
-    multiarray = getattr(np, '_core', None) or np.core
-    names = [multiarray.multiarray._reconstruct, multiarray.multiarray.scalar,
-             np.ndarray, np.dtype]
-    dtype_classes = [type(np.dtype(code)) for code in '?bhilqBHILQefdgFDG']
-    return names + sorted(set(dtype_classes), key=lambda c: c.__name__)
 
 
 class LegacyCheckpointError(RuntimeError):
@@ -86,23 +77,16 @@ def upgrade_checkpoint(src: str, dst: str = None) -> str:
     """
     dst = dst or src
     checkpoint = torch.load(src, map_location='cpu', weights_only=False)
-    directory = os.path.dirname(os.path.abspath(dst))
-    handle, tmp = tempfile.mkstemp(suffix='.pth.tmp', dir=directory)
-    os.close(handle)
-    try:
+    with atomic_path(dst) as tmp:
         torch.save(checkpoint, tmp)
         load_local_checkpoint(tmp, map_location='cpu')
-        os.replace(tmp, dst)
-    except BaseException:
-        os.remove(tmp)
-        raise
     return dst
 
 
 def enable_safe_checkpoints() -> None:
     """Apply the three changes of this module's docstring (idempotent)."""
     copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
-    torch.serialization.add_safe_globals([HistoryBuffer] +
-                                         _numpy_safe_globals())
+    torch.serialization.add_safe_globals([HistoryBuffer])
+    allow_numpy_in_checkpoints()
     CheckpointLoader.register_scheme(prefixes='', force=True)(
         load_local_checkpoint)

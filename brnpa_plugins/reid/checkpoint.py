@@ -11,26 +11,17 @@ import os
 import os.path as osp
 import pickle
 import shutil
-import tempfile
 from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..core.io import allow_numpy_in_checkpoints, atomic_path, atomic_save
+
 #: A checkpoint file of epoch E is named like torchreid names it.
 CHECKPOINT_NAME = 'model.pth.tar-{epoch}'
 BEST_NAME = 'model-best.pth.tar'
-
-
-def _numpy_scalar_globals():
-    """What unpickling a numpy scalar needs, under numpy 1 and 2 names."""
-    scalar = np.dtype(np.float32).type(0).__reduce__()[0]
-    dtypes = [type(np.dtype(kind)) for kind in (np.bool_, np.int32, np.int64,
-                                                np.float16, np.float32,
-                                                np.float64)]
-    return [scalar, (scalar, 'numpy.core.multiarray.scalar'),
-            (scalar, 'numpy._core.multiarray.scalar'), np.dtype] + dtypes
 
 
 def to_plain(value: Any) -> Any:
@@ -44,18 +35,6 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)) and not hasattr(value, '_fields'):
         return type(value)(to_plain(item) for item in value)
     return value
-
-
-def _atomic_save(obj: Any, path: str) -> None:
-    handle, tmp = tempfile.mkstemp(suffix='.tmp', dir=osp.dirname(path))
-    try:
-        with os.fdopen(handle, 'wb') as stream:
-            torch.save(obj, stream)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def save_checkpoint(state: Dict[str, Any],
@@ -78,13 +57,11 @@ def save_checkpoint(state: Dict[str, Any],
     os.makedirs(save_dir, exist_ok=True)
     state = to_plain(state)
     path = osp.join(save_dir, CHECKPOINT_NAME.format(epoch=state['epoch']))
-    _atomic_save(state, path)
+    atomic_save(state, path)
     if is_best:
         best = osp.join(save_dir, BEST_NAME)
-        handle, tmp = tempfile.mkstemp(suffix='.tmp', dir=save_dir)
-        os.close(handle)
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, best)
+        with atomic_path(best) as tmp:
+            shutil.copyfile(path, tmp)
     print(f'Checkpoint saved to "{path}"')
     return path
 
@@ -95,8 +72,8 @@ def load_checkpoint(fpath: str) -> Dict[str, Any]:
     if not osp.isfile(fpath):
         raise FileNotFoundError(f'no checkpoint at "{fpath}"')
     try:
-        with torch.serialization.safe_globals(_numpy_scalar_globals()):
-            return torch.load(fpath, map_location='cpu', weights_only=True)
+        allow_numpy_in_checkpoints()
+        return torch.load(fpath, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as error:
         raise RuntimeError(
             f'"{fpath}" holds objects other than tensors, numbers and '
