@@ -3,7 +3,7 @@
 # layer3 and layer4 keep stride 1 (the high-resolution form of spec section 1),
 # so the attention maps are 12 x 12 (stride 8).
 # Runs on 2 CPU cores in a few minutes.
-custom_imports = dict(imports=['brnpa_plugins'], allow_failed_imports=False)
+_base_ = ['../_base_/default_runtime.py']
 
 data_root = 'data/synthetic_parts'
 num_classes = 8
@@ -85,23 +85,4 @@ train_cfg = dict(by_epoch=True, max_epochs=12, val_interval=1)
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=32)
 
-default_scope = 'mmpretrain'
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='VisualizationHook', enable=False),
-)
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
-)
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0, deterministic=False)
+default_hooks = dict(logger=dict(interval=10))
