@@ -3,10 +3,11 @@
 After :func:`register_model_index`, ``mmpretrain.list_models('brnpa*')``
 lists the zoo's image-classification entries and
 ``mmpretrain.get_model(name, pretrained=True)`` builds them from their config
-and loads their published checkpoint. An entry without a checkpoint gets the
-weights ``brnpa://<name>``, so ``pretrained=True`` fails with "no checkpoint
-published yet" instead of silently keeping random weights; that needs the
-loaders of :mod:`.remote_checkpoints` registered.
+and loads their published checkpoint. Every entry gets the weights
+``brnpa://<name>``, resolved by the zoo (SHA-256 verified); for an entry
+without a checkpoint, ``pretrained=True`` fails with "no checkpoint published
+yet" instead of silently keeping random weights. That needs the loaders of
+:mod:`.remote_checkpoints` registered.
 """
 import os
 from pathlib import Path
@@ -58,8 +59,10 @@ def register_model_index(
                 f'Model name {metainfo.name!r} of {metainfo.filepath} is '
                 f'already registered from {known.filepath}; rename one.')
         metainfo.config = ModelHub._expand_config_path(metainfo, path.parent)
-        if metainfo.weights is None:
-            metainfo.weights = ZOO_SCHEME + metainfo.name
+        # Weights always go through the zoo: verified download of a URL,
+        # a checkpoint shipped with the project (a path relative to the
+        # index), or the "no checkpoint published yet" error.
+        metainfo.weights = ZOO_SCHEME + metainfo.name
         # ModelHub.register_model_index would also take the re-ID and
         # few-shot entries, whose configs mmpretrain cannot build.
         ModelHub._models_dict[key] = metainfo

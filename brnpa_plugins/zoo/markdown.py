@@ -1,5 +1,6 @@
 """MODEL_ZOO.md, generated from the zoo entries (tools/gen_model_zoo.py)."""
 import os
+import urllib.request
 from typing import Dict, Iterable, List
 
 from .metafile import ZooEntry
@@ -23,6 +24,17 @@ def _cell(value) -> str:
     return '-' if value is None else str(value).replace('|', '\\|')
 
 
+def _relative(path: str, root: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, '/')
+
+
+def _link(weights: str, root: str) -> str:
+    """A shipped checkpoint (file URL) as a path relative to ``root``."""
+    if weights.startswith('file://'):
+        return _relative(urllib.request.url2pathname(weights[7:]), root)
+    return weights
+
+
 def _table(entries: List[ZooEntry], root: str) -> List[str]:
     metrics: Dict[str, None] = {}
     for entry in entries:
@@ -33,10 +45,10 @@ def _table(entries: List[ZooEntry], root: str) -> List[str]:
     for entry in entries:
         config = '-'
         if entry.config:
-            relative = os.path.relpath(entry.config, root).replace(os.sep, '/')
-            config = f'[config]({relative})'
-        download = (f'[model]({entry.weights})' if entry.weights else
-                    entry.status)
+            config = f'[config]({_relative(entry.config, root)})'
+        download = entry.status
+        if entry.weights:
+            download = f'[model]({_link(entry.weights, root)})'
         row = [entry.name, entry.dataset,
                *(_cell(entry.metrics.get(m)) for m in metrics), config,
                download]

@@ -125,6 +125,10 @@ def _entry(model: Mapping[str, Any], collections: Mapping[str, Mapping],
             f'{source}: model {name!r} has {len(results)} Results; each zoo '
             'entry has exactly one (Task, Dataset, Metrics).')
     config = model.get('Config')
+    weights = model.get('Weights')
+    if weights and '://' not in weights:
+        # A checkpoint shipped with the project: a path like Config's.
+        weights = (root / weights).resolve().as_uri()
     try:
         return ZooEntry(
             name=name,
@@ -132,7 +136,7 @@ def _entry(model: Mapping[str, Any], collections: Mapping[str, Mapping],
             dataset=results[0].get('Dataset'),
             metrics=dict(results[0].get('Metrics') or {}),
             config=str(root / config) if config else None,
-            weights=model.get('Weights'),
+            weights=weights,
             sha256=metadata.pop('SHA256', None),
             metadata=metadata,
             paper=dict(collection.get('Paper', {})),
