@@ -11,6 +11,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from .checks import check_positive_int
+
 SEED_MODES = ('max', 'random')
 ACTIVITY_MODES = ('attended_norm', 'vector_norm')
 
@@ -66,10 +68,8 @@ class BRNPA(nn.Module):
                  sort_by_activity: bool = False,
                  eps: float = 1e-6):
         super().__init__()
-        if not isinstance(num_parts, int) or isinstance(num_parts, bool) \
-                or num_parts < 1:
-            raise ValueError(f'num_parts must be an integer >= 1, got '
-                             f'{num_parts!r}; BR-NPA uses 3 parts by default.')
+        check_positive_int(num_parts, 'num_parts',
+                           hint='BR-NPA uses 3 parts by default.')
         if seed not in SEED_MODES:
             raise ValueError(f'seed must be one of {SEED_MODES}, got {seed!r}')
         if activity not in ACTIVITY_MODES:

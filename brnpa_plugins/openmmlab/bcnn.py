@@ -16,7 +16,8 @@ from torch import Tensor, nn
 
 from mmpretrain.registry import MODELS
 
-from .necks import BRNPANeckOutput
+from ..core.checks import check_positive_int
+from .necks import BRNPANeckOutput, select_feature_map
 
 
 @MODELS.register_module()
@@ -51,10 +52,7 @@ class BCNNNeck(BaseModule):
         super().__init__(init_cfg=init_cfg)
         for name, value in (('in_channels', in_channels),
                             ('num_parts', num_parts)):
-            if not isinstance(value, int) or isinstance(value, bool) \
-                    or value < 1:
-                raise ValueError(f'BCNNNeck: {name} must be a positive '
-                                 f'integer, got {value!r}')
+            check_positive_int(value, name, 'BCNNNeck: ')
         if not isinstance(in_index, int):
             raise ValueError(
                 f'BCNNNeck: in_index must be an integer, got {in_index!r}')
@@ -69,27 +67,10 @@ class BCNNNeck(BaseModule):
             nn.Conv2d(in_channels, num_parts, kernel_size=1, bias=False),
             nn.BatchNorm2d(num_parts, eps=1e-3), nn.ReLU(inplace=True))
 
-    def _feature_map(self, inputs: Union[Tensor, Sequence[Tensor]]) -> Tensor:
-        if isinstance(inputs, (tuple, list)):
-            if not -len(inputs) <= self.in_index < len(inputs):
-                raise ValueError(
-                    f'BCNNNeck: in_index={self.in_index} is out of range for '
-                    f'the {len(inputs)} stage outputs of the backbone; set '
-                    'neck.in_index or backbone.out_indices.')
-            inputs = inputs[self.in_index]
-        if not isinstance(inputs, Tensor) or inputs.dim() != 4 \
-                or inputs.shape[1] != self.in_channels:
-            shape = tuple(getattr(inputs, 'shape', ()))
-            raise ValueError(
-                f'BCNNNeck expects B x {self.in_channels} x H x W features '
-                f'(in_channels={self.in_channels}), got {shape}; set '
-                'neck.in_channels and head.in_channels to the backbone\'s '
-                'output channels.')
-        return inputs
-
     def forward(self, inputs: Union[Tensor, Sequence[Tensor]]
                 ) -> BRNPANeckOutput:
-        x = self._feature_map(inputs)
+        x = select_feature_map(inputs, self.in_index, self.in_channels,
+                               type(self).__name__)
         maps = self.attention(x)  # B x N x H x W, >= 0
         parts = torch.einsum('bnhw,bchw->bnc', maps, x) / maps[0, 0].numel()
         features = parts.flatten(1)

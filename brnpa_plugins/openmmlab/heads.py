@@ -8,6 +8,8 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from ..core.checks import check_positive_int
+
 #: Fields each predicted DataSample gets from a BR-NPA model.
 ATTENTION_FIELD = 'attention_maps'  # N x H x W, each map sums to 1
 ACTIVITY_FIELD = 'part_activity'  # N
@@ -48,9 +50,7 @@ class BRNPAHead(ClsHead):
         for name, value in (('num_classes', num_classes),
                             ('in_channels', in_channels),
                             ('num_parts', num_parts)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f'BRNPAHead: {name} must be a positive '
-                                 f'integer, got {value!r}')
+            check_positive_int(value, name, 'BRNPAHead: ')
         if not 0.0 <= dropout < 1.0:
             raise ValueError(
                 f'BRNPAHead: dropout must lie in [0, 1), got {dropout!r}')

@@ -7,6 +7,7 @@ from torch import Tensor
 from mmpretrain.registry import MODELS
 
 from ..core import BRNPA
+from ..core.checks import check_positive_int
 
 
 class BRNPANeckOutput(NamedTuple):
@@ -57,11 +58,10 @@ class BRNPANeck(BaseModule):
                  sort_by_activity: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        if not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(
-                f'BRNPANeck: in_channels must be a positive integer, got '
-                f'{in_channels!r}; set it to the channels of the backbone '
-                'output (2048 for ResNet-50, 512 for ResNet-18/34).')
+        check_positive_int(
+            in_channels, 'in_channels', 'BRNPANeck: ',
+            'set it to the channels of the backbone output (2048 for '
+            'ResNet-50, 512 for ResNet-18/34).')
         if not isinstance(in_index, int):
             raise ValueError(
                 f'BRNPANeck: in_index must be an integer, got {in_index!r}')
@@ -79,25 +79,38 @@ class BRNPANeck(BaseModule):
 
     def forward(self, inputs: Union[Tensor, Sequence[Tensor]]
                 ) -> BRNPANeckOutput:
-        if isinstance(inputs, Tensor):
-            x = inputs
-        elif isinstance(inputs, (tuple, list)):
-            try:
-                x = inputs[self.in_index]
-            except IndexError:
-                raise ValueError(
-                    f'BRNPANeck: in_index={self.in_index} but the backbone '
-                    f'returned {len(inputs)} stage outputs; set '
-                    'backbone.out_indices or neck.in_index.') from None
-        else:
-            raise TypeError('BRNPANeck expects a tensor or a tuple of '
-                            f'tensors, got {type(inputs).__name__}')
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f'BRNPANeck: in_channels={self.in_channels} but the backbone '
-                f'gives features of shape {tuple(x.shape)}; set '
-                f'model.neck.in_channels={x.shape[1] if x.dim() == 4 else "C"}'
-                ' and model.head.in_channels to the same value.')
+        x = select_feature_map(inputs, self.in_index, self.in_channels,
+                               type(self).__name__)
         out = self.brnpa(x)
         return BRNPANeckOutput(out.attention, out.activity, out.norm,
                                out.features.flatten(1))
+
+
+def select_feature_map(inputs: Union[Tensor, Sequence[Tensor]],
+                       in_index: int, in_channels: int, owner: str) -> Tensor:
+    """The backbone stage a neck reads, checked against its ``in_channels``.
+
+    Args:
+        inputs: the backbone's output: one tensor or a tuple of stages.
+        in_index: which stage of a tuple to take.
+        in_channels: the channels the neck was configured for.
+        owner: the neck's name, for error messages.
+    """
+    if isinstance(inputs, (tuple, list)):
+        if not -len(inputs) <= in_index < len(inputs):
+            raise ValueError(
+                f'{owner}: in_index={in_index} but the backbone returned '
+                f'{len(inputs)} stage outputs; set backbone.out_indices or '
+                'neck.in_index.')
+        inputs = inputs[in_index]
+    if not isinstance(inputs, Tensor):
+        raise TypeError(f'{owner} expects a tensor or a tuple of tensors, '
+                        f'got {type(inputs).__name__}')
+    if inputs.dim() != 4 or inputs.shape[1] != in_channels:
+        channels = inputs.shape[1] if inputs.dim() == 4 else 'C'
+        raise ValueError(
+            f'{owner}: in_channels={in_channels} but the backbone gives '
+            f'features of shape {tuple(inputs.shape)}; set '
+            f'model.neck.in_channels={channels} and model.head.in_channels '
+            'to the same value.')
+    return inputs

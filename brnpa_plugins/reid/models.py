@@ -14,6 +14,7 @@ import torchreid
 from torch import Tensor, nn
 
 from brnpa_plugins.core import BRNPA, BRNPAOutput, make_high_resolution
+from brnpa_plugins.core.checks import check_positive_int
 
 LOSSES = ('softmax', 'triplet')
 
@@ -53,9 +54,7 @@ class BRNPAReID(nn.Module):
         for name, value in (('num_classes', num_classes),
                             ('feature_channels', feature_channels),
                             ('embedding_dim', embedding_dim)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be a positive integer, got '
-                                 f'{value!r}')
+            check_positive_int(value, name)
         if not callable(getattr(backbone, 'featuremaps', None)):
             raise TypeError(f'{type(backbone).__name__} has no featuremaps(x) '
                             'method; pass a torchreid backbone (ResNet, '
