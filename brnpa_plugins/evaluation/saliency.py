@@ -13,8 +13,11 @@ Built in: ``attention`` (an attention model's own saliency, spec section 7:
 top-ranked map times the norm map), ``attention-all`` (the sum of all its
 maps times the norm map), ``norm`` (the feature-norm map of any
 CNN), ``gradcam``, ``gradcam++``, ``scorecam``, ``ablationcam`` (through the
-grad-cam package) and ``rise``. Plugins add methods with
-:func:`register_saliency_method`.
+grad-cam package) and ``rise``. Code adds methods with
+:func:`register_saliency_method`; plugins through the
+``brnpa_register_saliency_methods`` hook (e.g. the built-in ``brnpa``,
+which finds the BR-NPA grouping inside any model), which
+:func:`compute_saliency` uses for names not registered here.
 """
 import functools
 from typing import Any, Callable, Dict, NamedTuple, Optional
@@ -79,11 +82,11 @@ def compute_saliency(name: str, model: nn.Module, images: Tensor,
     Returns:
         B x h x w float maps on the images' device.
     """
-    if name not in SALIENCY_METHODS:
-        raise KeyError(f'unknown saliency method {name!r}; registered: '
-                       f'{sorted(SALIENCY_METHODS)}. Plugins add methods '
-                       'with register_saliency_method(name, fn).')
-    maps = SALIENCY_METHODS[name](model, images, targets, layers, **options)
+    if name in SALIENCY_METHODS:
+        maps = SALIENCY_METHODS[name](model, images, targets, layers,
+                                      **options)
+    else:
+        maps = _plugin_method(name).compute(model, images, targets)
     if not isinstance(maps, Tensor) or maps.dim() != 3 \
             or len(maps) != len(images):
         raise ValueError(
@@ -91,6 +94,20 @@ def compute_saliency(name: str, model: nn.Module, images: Tensor,
             f'{len(images)} images, got shape '
             f'{tuple(getattr(maps, "shape", ()))}')
     return maps.detach().float().to(images.device)
+
+
+def _plugin_method(name: str):
+    """A method registered through the ``brnpa_register_saliency_methods``
+    hook (``compute(model, images, targets)``: no layers, no options)."""
+    from ..plugins import UnknownNameError, get_saliency_method
+    try:
+        return get_saliency_method(name)
+    except UnknownNameError:
+        raise KeyError(
+            f'unknown saliency method {name!r}; built in: '
+            f'{sorted(SALIENCY_METHODS)}. Add one with '
+            'register_saliency_method(name, fn) or a plugin\'s '
+            'brnpa_register_saliency_methods hook.') from None
 
 
 @torch.no_grad()

@@ -64,3 +64,18 @@ def test_example_plugin_saliency_method(example_plugin):
         None, torch.rand(2, 3, 9, 9), None)
     assert maps.shape == (2, 9, 9)
     assert maps[0, 4, 4] == maps.max() == 1
+
+
+def test_plugin_methods_serve_the_evaluation_tools(example_plugin):
+    from brnpa_plugins.evaluation import SaliencyLayers, compute_saliency
+    torch.manual_seed(0)
+    model = TinyBRNPANet().eval()
+    images = torch.rand(2, 3, 32, 32)
+    layers = SaliencyLayers(features=model.features, attention=None)
+    maps = compute_saliency('brnpa', model, images, None, layers)
+    torch.testing.assert_close(
+        maps, get_saliency_method('brnpa').compute(model, images, None))
+    assert compute_saliency('centre-bias', model, images, None,
+                            layers).shape == (2, 32, 32)
+    with pytest.raises(KeyError, match='unknown saliency method'):
+        compute_saliency('no-such-method', model, images, None, layers)
