@@ -38,3 +38,17 @@ def run_mmpretrain_tool(name: str, argv: Optional[Sequence[str]] = None):
         runpy.run_path(path, run_name='__main__')
     finally:
         sys.argv = saved
+        close_process_group()
+
+
+def close_process_group() -> None:
+    """Destroy the process group that ``--launcher`` created, if any.
+
+    mmengine leaves it open; at interpreter exit a live gloo group can abort
+    the process ("terminate called without an active exception") after the
+    work is done, which torchrun reports as a failed rank.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
