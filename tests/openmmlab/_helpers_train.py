@@ -5,6 +5,7 @@ hooks, the distiller) but uses a ResNet-18 with 16 base channels, 64 px
 crops, batches of 8, one epoch and no pretrained-weight download.
 """
 import os
+import uuid
 from typing import Optional
 
 import numpy as np
@@ -41,6 +42,9 @@ def config_path(kind: str, dataset: str) -> str:
 def shrink(cfg: Config, data_root: str, work_dir: str,
            batch_size: int = 8) -> Config:
     """Make a real config tiny (in place) and point it at ``data_root``."""
+    # A unique name: mmengine's global MessageHub is named after it, and the
+    # default (a timestamp in seconds) is shared by runners built together.
+    cfg.experiment_name = f'tiny_{uuid.uuid4().hex}'
     cfg.model.backbone.update(depth=18, stem_channels=16, base_channels=16,
                               init_cfg=None)
     if 'in_channels' in cfg.model.neck:

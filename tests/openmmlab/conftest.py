@@ -1,6 +1,7 @@
 """Tiny generated data and configs for tests that run the real mmengine Runner."""
 import copy
 import os
+import uuid
 
 import pytest
 
@@ -27,6 +28,10 @@ def tiny_config(data_root, work_dir, epochs=1, with_val=True):
     from mmengine.config import Config
     cfg = Config.fromfile(DEMO_CONFIG)
     cfg.work_dir = str(work_dir)
+    # mmengine names its global MessageHub after the experiment, by default
+    # a timestamp in seconds: two runners built in the same second would
+    # share one training history.
+    cfg.experiment_name = f'tiny_{uuid.uuid4().hex}'
     cfg.model.backbone.update(stem_channels=8, base_channels=8)
     cfg.model.neck.in_channels = 64
     cfg.model.head.update(in_channels=64, num_classes=TINY_DATA.num_classes)
