@@ -22,9 +22,9 @@ which finds the BR-NPA grouping inside any model), which
 import functools
 from typing import Any, Callable, Dict, NamedTuple, Optional
 
-import torch
 from torch import Tensor, nn
 
+from ..core.capture import layer_output
 from ..core.maps import min_max_normalize, saliency_map
 from .posthoc import CAM_CLASSES, cam_method
 from .rise import rise
@@ -108,22 +108,6 @@ def _plugin_method(name: str):
             f'{sorted(SALIENCY_METHODS)}. Add one with '
             'register_saliency_method(name, fn) or a plugin\'s '
             'brnpa_register_saliency_methods hook.') from None
-
-
-@torch.no_grad()
-def layer_output(model: nn.Module, layer: nn.Module, images: Tensor):
-    """What ``layer`` outputs while ``model`` runs on ``images``."""
-    captured = []
-    handle = layer.register_forward_hook(
-        lambda module, args, output: captured.append(output))
-    try:
-        model(images)
-    finally:
-        handle.remove()
-    if not captured:
-        raise ValueError(f'{type(layer).__name__} did not run during the '
-                         'forward pass: pass a layer of this model.')
-    return captured[-1]
 
 
 def _required(layers: SaliencyLayers, field: str, method: str) -> nn.Module:

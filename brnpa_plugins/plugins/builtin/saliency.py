@@ -1,10 +1,10 @@
 """Built-in plugin: the saliency map of a BR-NPA model (spec section 7)."""
 from typing import Optional
 
-import torch
 from torch import Tensor, nn
 
 from ...core import BRNPA, saliency_map
+from ...core.capture import layer_output
 from ..hookspecs import hookimpl
 from ..saliency import SaliencyMethod
 
@@ -26,16 +26,8 @@ def brnpa_saliency(model: nn.Module, images: Tensor,
         raise ValueError(
             f'{type(model).__name__} contains no BRNPA module, so it has no '
             'BR-NPA saliency; pick a post-hoc method for it instead.')
-    outputs = []
     # The last grouping is the one the classifier reads.
-    handle = groupings[-1].register_forward_hook(
-        lambda module, inputs, output: outputs.append(output))
-    try:
-        with torch.no_grad():
-            model(images)
-    finally:
-        handle.remove()
-    output = outputs[-1]
+    output = layer_output(model, groupings[-1], images)
     return saliency_map(output.attention, output.norm)
 
 
