@@ -1,22 +1,47 @@
-"""A procedurally generated fine-grained dataset in the CUB-200-2011 layout.
+"""A generated fine-grained benchmark with known evidence, in the CUB layout.
 
-Every image shows a cluttered background, a few grey distractor shapes and the
-two small *parts* that define its class. A part type is a (shape, colour)
-pair; neither the shape nor the colour alone identifies a class, only the
-combination at one location does, so a classifier has to find the parts.
-Part centres are written to ``parts/part_locs.txt`` exactly as CUB does, so
-localisation (pointing game) can be scored against them.
+Every image shows the same objects up to their arrangement: each of the
+``parts`` shapes (disc, square, triangle, cross) and each of as many colours
+(red, green, blue, yellow) appears exactly once among the *decisive parts*,
+which carry a thin white rim, and again among the *distractors*, which look
+the same without the rim. Shapes cover exactly the same number of pixels.
 
-The data is a pure function of the arguments: the same seed gives the same
-files. It is written to a temporary folder and renamed into place, so an
+- The class is the way the decisive parts are painted: a one-to-one
+  assignment of colours to shapes (``parts!`` possible classes, 6 for three
+  parts). Which colour sits on which rimmed shape is the only evidence.
+- Distractors are painted by an assignment drawn independently of the
+  class, so they carry no information about it.
+- Every image holds the same number of pixels of each colour, of each shape
+  and of rim, and images are stored losslessly (PNG), so global colour or
+  shape statistics carry no class information either (a colour-histogram
+  classifier stays at chance: ``tests/data/test_synthetic.py``).
+
+Ground truth written next to the images:
+
+- ``objects.txt``: ``<image_id> <object> <shape> <colour> <role> <x0> <y0>
+  <x1> <y1>``, one line per object, role ``decisive`` or ``distractor``, the
+  box in pixels (x1, y1 exclusive). All boxes have the same size (a part
+  with its rim), whatever the role.
+- ``parts/part_locs.txt`` (as CUB): the centre of each decisive part; part
+  ids are the shapes (``parts/parts.txt``).
+- ``scenes.jsonl``: the scene of each image (background seed, objects and
+  their positions), from which :func:`render_scene` re-renders the image
+  exactly, and :func:`intervene` removes an object or turns a decisive part
+  into a distractor, so that the effect of every object on a model can be
+  measured by intervention.
+
+The data is a pure function of its config: the same seed gives the same
+files. It is written to a temporary folder renamed into place, so an
 interrupted run never leaves a half-written dataset behind.
 """
+import itertools
 import json
+import math
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
-from typing import List, Tuple
+from dataclasses import asdict, dataclass, replace
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
@@ -28,8 +53,14 @@ COLOURS = {
     'blue': (40, 70, 230),
     'yellow': (235, 210, 20),
 }
+RIM_COLOUR = (255, 255, 255)
+ROLES = ('decisive', 'distractor')
 MANIFEST = 'brnpa_synthetic.json'
 CLASS_NAMES_FILE = 'class_names.txt'
+OBJECTS_FILE = 'objects.txt'
+SCENES_FILE = 'scenes.jsonl'
+#: Share of a part's bounding square its shape covers (every shape alike).
+SHAPE_AREA = 0.45
 
 
 @dataclass(frozen=True)
@@ -37,87 +68,191 @@ class SyntheticPartsConfig:
     """Parameters of the generated dataset (all of them go in its manifest).
 
     Args:
-        num_classes: number of classes; each uses two of the 16 part types,
-            so at most 8.
+        num_classes: number of classes, at most ``parts!`` (the colour
+            assignments); fewer take a seeded subset of them.
+        parts: decisive parts per image, one of each of the first ``parts``
+            shapes and colours (2 to 4).
         train_per_class: training images per class.
         test_per_class: test images per class.
         image_size: side of the square images in pixels.
-        part_size: side of a part's bounding square in pixels.
-        distractors: grey shapes drawn on every image.
+        part_size: side of a shape's bounding square in pixels.
+        distractors: rimless objects per image, painted by assignments
+            drawn independently of the class (``parts`` of them show every
+            shape and colour once more).
         seed: random seed.
     """
-    num_classes: int = 8
-    train_per_class: int = 80
-    test_per_class: int = 25
+    num_classes: int = 6
+    parts: int = 3
+    train_per_class: int = 120
+    test_per_class: int = 40
     image_size: int = 96
     part_size: int = 16
     distractors: int = 3
     seed: int = 0
 
+    @property
+    def rim(self) -> int:
+        """Width of the white rim of a decisive part, in pixels."""
+        return max(1, self.part_size // 8)
+
+    @property
+    def box_size(self) -> int:
+        """Side of every object's box: the shape's square plus the rim."""
+        return self.part_size + 2 * self.rim
+
+    @property
+    def gap(self) -> int:
+        """Least distance between two objects' boxes, in pixels."""
+        return max(2, self.part_size // 4)
+
     def validate(self) -> None:
-        max_classes = len(SHAPES) * len(COLOURS) // 2
-        if not 2 <= self.num_classes <= max_classes:
-            raise ValueError(f'num_classes must lie in [2, {max_classes}], '
-                             f'got {self.num_classes}')
+        """Raise ValueError naming the first bad field and what it allows."""
+        for name in ('num_classes', 'parts', 'train_per_class',
+                     'test_per_class', 'image_size', 'part_size',
+                     'distractors', 'seed'):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f'{name} must be an integer, got {value!r}')
+        if not 2 <= self.parts <= len(SHAPES):
+            raise ValueError(f'parts must lie in [2, {len(SHAPES)}], got '
+                             f'{self.parts}')
+        most = math.factorial(self.parts)
+        if not 2 <= self.num_classes <= most:
+            raise ValueError(
+                f'num_classes must lie in [2, {most}] (the colour '
+                f'assignments of parts={self.parts}), got {self.num_classes}')
         for name in ('train_per_class', 'test_per_class'):
             if getattr(self, name) < 1:
                 raise ValueError(f'{name} must be >= 1, got '
                                  f'{getattr(self, name)}')
-        if self.part_size < 6 or 4 * self.part_size > self.image_size:
+        if self.part_size < 8 or 4 * self.part_size > self.image_size:
             raise ValueError(
-                f'part_size={self.part_size} must be >= 6 and at most a '
+                f'part_size={self.part_size} must be >= 8 and at most a '
                 f'quarter of image_size={self.image_size}')
         if self.distractors < 0:
             raise ValueError(f'distractors must be >= 0, got '
                              f'{self.distractors}')
+        cell = self.box_size + self.gap
+        objects = self.parts + self.distractors
+        if objects * cell**2 > 0.5 * self.image_size**2:
+            raise ValueError(
+                f'{objects} objects of {self.box_size} px do not fit in '
+                f'{self.image_size} px images; lower distractors or '
+                'part_size, or raise image_size')
 
 
-def part_types() -> List[Tuple[str, str]]:
-    """The 16 part types, as (shape, colour) pairs; part id = index + 1."""
-    return [(shape, colour) for shape in SHAPES for colour in COLOURS]
+@dataclass(frozen=True)
+class SceneObject:
+    """One drawn object: its look, its role and the top-left of its box."""
+    shape: str
+    colour: str
+    decisive: bool
+    top: int
+    left: int
+    tone: float  # brightness factor of the colour, in [0.85, 1]
+
+    def box(self, config: SyntheticPartsConfig) -> Tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) of the object's box, x1 and y1 exclusive."""
+        size = config.box_size
+        return (self.left, self.top, self.left + size, self.top + size)
 
 
-def class_parts(config: SyntheticPartsConfig) -> List[Tuple[int, int]]:
-    """The two part-type indices of each class.
+@dataclass(frozen=True)
+class Scene:
+    """Everything an image is rendered from."""
+    image_id: int
+    path: str  # relative to images/
+    label: int  # from 0
+    background_seed: int
+    objects: Tuple[SceneObject, ...]
 
-    Types are paired so that every class shares its shapes and its colours
-    with other classes: only shape and colour together tell classes apart.
+    def to_json(self) -> str:
+        record = asdict(self)
+        record['objects'] = [asdict(o) for o in self.objects]
+        return json.dumps(record, separators=(',', ':'))
+
+    @classmethod
+    def from_json(cls, line: str) -> 'Scene':
+        record = json.loads(line)
+        record['objects'] = tuple(
+            SceneObject(**o) for o in record['objects'])
+        return cls(**record)
+
+
+def class_assignments(config: SyntheticPartsConfig) -> List[Tuple[int, ...]]:
+    """The colour of each decisive shape, per class.
+
+    Entry ``c`` is a permutation: shape ``SHAPES[i]`` of class ``c`` is
+    painted ``list(COLOURS)[c[i]]``. All ``parts!`` assignments for the
+    largest ``num_classes``, else a seeded subset in lexicographic order.
     """
+    every = list(itertools.permutations(range(config.parts)))
+    if config.num_classes == len(every):
+        return every
     rng = np.random.default_rng(config.seed)
-    types = part_types()
-    while True:
-        order = rng.permutation(len(types))
-        pairs = [(int(order[2 * i]), int(order[2 * i + 1]))
-                 for i in range(config.num_classes)]
-        if _ambiguous_alone(pairs, types):
-            return pairs
+    chosen = sorted(rng.choice(len(every), config.num_classes,
+                               replace=False))
+    return [every[i] for i in chosen]
 
 
-def _ambiguous_alone(pairs, types) -> bool:
-    """True if every shape and every colour in use belongs to >= 2 classes."""
-    for attribute in (0, 1):  # shape, colour
-        owners = {}
-        for label, pair in enumerate(pairs):
-            for part in pair:
-                owners.setdefault(types[part][attribute], set()).add(label)
-        if min(len(labels) for labels in owners.values()) < 2:
-            return False
-    return True
+def class_names(config: SyntheticPartsConfig) -> List[str]:
+    """Readable class names, e.g. ``red_disc+green_square+blue_triangle``."""
+    colours = list(COLOURS)
+    return ['+'.join(f'{colours[c]}_{SHAPES[i]}'
+                     for i, c in enumerate(assignment))
+            for assignment in class_assignments(config)]
 
 
-def _shape_mask(shape: str, size: int) -> np.ndarray:
-    coords = (np.arange(size) + 0.5) / size * 2 - 1  # [-1, 1]
-    y, x = np.meshgrid(coords, coords, indexing='ij')
+def _gauge(shape: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A level that grows from the shape's centre; {level <= 1} has the area
+    ``SHAPE_AREA`` of the square [-1, 1]^2 for every shape."""
+    area = 4 * SHAPE_AREA
     if shape == 'disc':
-        return x**2 + y**2 <= 0.95
+        return np.sqrt((x**2 + y**2) * np.pi / area)
     if shape == 'square':
-        return (np.abs(x) <= 0.8) & (np.abs(y) <= 0.8)
-    if shape == 'triangle':
-        return (y <= 0.85) & (y >= -0.85 + 2 * np.abs(x))
-    if shape == 'cross':
-        return ((np.abs(x) <= 0.3) | (np.abs(y) <= 0.3)) & \
-            (np.abs(x) <= 0.95) & (np.abs(y) <= 0.95)
+        return np.maximum(np.abs(x), np.abs(y)) / np.sqrt(area / 4)
+    if shape == 'triangle':  # apex up, around its centroid; area 2 t^2
+        level = np.maximum((y - 1 / 3) / (2 / 3),
+                           (2 * np.abs(x) - y + 1 / 3) / (4 / 3))
+        return level / np.sqrt(area / 2)
+    if shape == 'cross':  # arms a third as wide as long; area 20/9 t^2
+        level = np.maximum(np.minimum(np.abs(x), np.abs(y)) * 3,
+                           np.maximum(np.abs(x), np.abs(y)))
+        return level / np.sqrt(area * 9 / 20)
     raise ValueError(f'unknown shape {shape!r}; expected one of {SHAPES}')
+
+
+def shape_mask(shape: str, size: int, supersample: int = 8) -> np.ndarray:
+    """Boolean size x size mask of ``shape``, exactly round(0.45 size^2) on.
+
+    The pixels kept are those the continuous shape (of that exact area)
+    covers most, measured on a ``supersample``-times finer grid, so every
+    shape covers the same number of pixels and still looks like itself.
+    """
+    fine = size * supersample
+    coords = (np.arange(fine) + 0.5) / fine * 2 - 1  # [-1, 1]
+    y, x = np.meshgrid(coords, coords, indexing='ij')
+    inside = (_gauge(shape, x, y) <= 1).reshape(size, supersample, size,
+                                                supersample)
+    coverage = inside.mean(axis=(1, 3))
+    centres = (np.arange(size) + 0.5) / size * 2 - 1
+    cy, cx = np.meshgrid(centres, centres, indexing='ij')
+    # Most covered first; among equals, the pixel whose centre lies deeper.
+    order = np.lexsort((_gauge(shape, cx, cy).ravel(), -coverage.ravel()))
+    mask = np.zeros(size * size, dtype=bool)
+    mask[order[:int(round(SHAPE_AREA * size * size))]] = True
+    return mask.reshape(size, size)
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Square dilation of a boolean mask by ``radius`` pixels (padded)."""
+    padded = np.pad(mask, radius)
+    out = np.zeros_like(padded)
+    size = mask.shape[0]
+    for dy in range(2 * radius + 1):
+        for dx in range(2 * radius + 1):
+            out[dy:dy + size, dx:dx + size] |= mask
+    return out
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -131,59 +266,96 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     image += rng.normal(0, 10, size=image.shape)
     for _ in range(6):
         tone = rng.uniform(60, 190)
+        position = rng.integers(size)
         if rng.random() < 0.5:
-            row = rng.integers(size)
-            image[row:row + 1, :] = tone
+            image[position:position + 1, :] = tone
         else:
-            col = rng.integers(size)
-            image[:, col:col + 1] = tone
+            image[:, position:position + 1] = tone
     return image
 
 
-def _free_position(rng, taken, size, part_size, max_tries=200):
-    """Top-left corner of a square that overlaps none of ``taken``."""
-    for _ in range(max_tries):
-        top, left = rng.integers(0, size - part_size + 1, size=2)
-        if all(abs(top - t) >= part_size or abs(left - l) >= part_size
-               for t, l in taken):
-            taken.append((top, left))
-            return int(top), int(left)
-    raise RuntimeError('could not place all shapes without overlap; lower '
+def render_scene(scene: Scene, config: SyntheticPartsConfig) -> np.ndarray:
+    """The image of ``scene``: uint8 H x W x 3, the same pixels every call."""
+    image = _background(np.random.default_rng(scene.background_seed),
+                        config.image_size)
+    rim, colours = config.rim, COLOURS
+    for item in scene.objects:
+        mask = shape_mask(item.shape, config.part_size)
+        top, left = item.top, item.left
+        if item.decisive:
+            ring = _dilate(mask, rim)
+            image[top:top + config.box_size,
+                  left:left + config.box_size][ring] = RIM_COLOUR
+        inner = image[top + rim:top + rim + config.part_size,
+                      left + rim:left + rim + config.part_size]
+        inner[mask] = tuple(c * item.tone for c in colours[item.colour])
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def intervene(scene: Scene, index: int, action: str = 'remove') -> Scene:
+    """``scene`` with object ``index`` removed, or turned into a distractor.
+
+    Args:
+        scene: the scene to change.
+        index: which object (position in ``scene.objects``).
+        action: ``'remove'`` (the background shows through) or ``'demote'``
+            (the same shape and colour without the rim).
+    """
+    if not 0 <= index < len(scene.objects):
+        raise IndexError(f'object index {index} out of range for a scene of '
+                         f'{len(scene.objects)} objects')
+    objects = list(scene.objects)
+    if action == 'remove':
+        del objects[index]
+    elif action == 'demote':
+        objects[index] = replace(objects[index], decisive=False)
+    else:
+        raise ValueError(f"action must be 'remove' or 'demote', got "
+                         f'{action!r}')
+    return replace(scene, objects=tuple(objects))
+
+
+def _place(rng: np.random.Generator, count: int,
+           config: SyntheticPartsConfig) -> List[Tuple[int, int]]:
+    """Top-left corners of ``count`` boxes at least ``gap`` apart."""
+    span = config.image_size - config.box_size + 1
+    reach = config.box_size + config.gap
+    for _ in range(100):
+        corners: List[Tuple[int, int]] = []
+        for _ in range(200 * count):
+            top, left = (int(v) for v in rng.integers(0, span, size=2))
+            if all(abs(top - t) >= reach or abs(left - l) >= reach
+                   for t, l in corners):
+                corners.append((top, left))
+                if len(corners) == count:
+                    return corners
+    raise RuntimeError('could not place the objects without overlap; lower '
                        'distractors or part_size, or raise image_size')
 
 
-def _draw(image, mask, top, left, colour):
-    size = mask.shape[0]
-    region = image[top:top + size, left:left + size]
-    region[mask] = colour
-
-
-def render_image(rng: np.random.Generator, config: SyntheticPartsConfig,
-                 parts: Tuple[int, int]):
-    """One image of a class with the given part types.
-
-    Returns:
-        (uint8 image, list of (part_index, centre_x, centre_y)).
-    """
-    size, part_size = config.image_size, config.part_size
-    types = part_types()
-    image = _background(rng, size)
-    taken = []
-    for _ in range(config.distractors):
-        shape = SHAPES[rng.integers(len(SHAPES))]
-        tone = rng.uniform(90, 230)
-        top, left = _free_position(rng, taken, size, part_size)
-        _draw(image, _shape_mask(shape, part_size), top, left,
-              (tone, tone, tone * rng.uniform(0.8, 1.0)))
-    located = []
-    for part in parts:
-        shape, colour = types[part]
-        top, left = _free_position(rng, taken, size, part_size)
-        jitter = rng.uniform(0.85, 1.0)
-        _draw(image, _shape_mask(shape, part_size), top, left,
-              tuple(c * jitter for c in COLOURS[colour]))
-        located.append((part, left + part_size / 2, top + part_size / 2))
-    return np.clip(image, 0, 255).astype(np.uint8), located
+def make_scene(config: SyntheticPartsConfig, image_id: int, path: str,
+               label: int) -> Scene:
+    """The scene of image ``image_id`` of class ``label`` (deterministic)."""
+    background_seed = int(np.random.SeedSequence(
+        [config.seed, image_id]).generate_state(1)[0])
+    rng = np.random.default_rng([config.seed, image_id, 1])
+    colours = list(COLOURS)
+    painted = [(i, c, True)
+               for i, c in enumerate(class_assignments(config)[label])]
+    for start in range(0, config.distractors, config.parts):
+        shuffle = rng.permutation(config.parts)
+        painted += [(i, int(shuffle[i]), False)
+                    for i in range(min(config.parts,
+                                       config.distractors - start))]
+    corners = _place(rng, len(painted), config)
+    order = rng.permutation(len(painted))  # the role is not in the index
+    tones = rng.uniform(0.85, 1.0, size=len(painted))
+    objects = tuple(
+        SceneObject(SHAPES[painted[k][0]], colours[painted[k][1]],
+                    painted[k][2], corners[j][0], corners[j][1],
+                    round(float(tones[j]), 4))
+        for j, k in enumerate(order))
+    return Scene(image_id, path, label, background_seed, objects)
 
 
 def generate_part_dataset(root: str, config: SyntheticPartsConfig = None,
@@ -191,10 +363,11 @@ def generate_part_dataset(root: str, config: SyntheticPartsConfig = None,
     """Write the dataset to ``root`` in the CUB-200-2011 layout.
 
     If ``root`` already holds a dataset generated with the same config, it is
-    reused as is. Files written: ``images/<class>/<name>.jpg``,
+    reused as is. Files written: ``images/<class>/<name>.png``,
     ``images.txt``, ``image_class_labels.txt``, ``train_test_split.txt``,
-    ``classes.txt``, ``bounding_boxes.txt``, ``parts/parts.txt``,
-    ``parts/part_locs.txt``, ``class_names.txt`` (one name per line, for
+    ``classes.txt``, ``bounding_boxes.txt`` (the box around the decisive
+    parts), ``parts/parts.txt``, ``parts/part_locs.txt``, ``objects.txt``,
+    ``scenes.jsonl``, ``class_names.txt`` (one name per line, for
     mmpretrain's ``classes`` argument) and a manifest with the config.
 
     Args:
@@ -233,64 +406,115 @@ def generate_part_dataset(root: str, config: SyntheticPartsConfig = None,
     return root
 
 
-def class_names(config: SyntheticPartsConfig) -> List[str]:
-    """Readable class names, e.g. ``red_disc+blue_cross``."""
-    types = part_types()
-    return [
-        '+'.join(f'{types[p][1]}_{types[p][0]}' for p in pair)
-        for pair in class_parts(config)
-    ]
+def _generated_file(data_root: str, name: str) -> str:
+    """Path of ``name`` in a generated dataset; a clear error if missing."""
+    path = os.path.join(data_root, name)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f'{path} is missing: {data_root!r} is not a complete dataset '
+            'made by generate_part_dataset; (re)generate it with '
+            f'`python tools/make_synthetic_dataset.py {data_root} '
+            '--overwrite`.')
+    return path
+
+
+def load_config(data_root: str) -> SyntheticPartsConfig:
+    """The config a generated dataset was made with (from its manifest)."""
+    with open(_generated_file(data_root, MANIFEST)) as stream:
+        return SyntheticPartsConfig(**json.load(stream))
+
+
+def load_scenes(data_root: str) -> Dict[str, Scene]:
+    """Scene of every image, keyed by its path relative to ``images/``."""
+    with open(_generated_file(data_root, SCENES_FILE)) as stream:
+        scenes = [Scene.from_json(line) for line in stream if line.strip()]
+    return {scene.path: scene for scene in scenes}
 
 
 def _write_dataset(root: str, config: SyntheticPartsConfig) -> None:
-    rng = np.random.default_rng(config.seed + 1)
-    types = part_types()
-    pairs = class_parts(config)
     names = class_names(config)
-    images, labels, splits, boxes, locations = [], [], [], [], []
+    lines: Dict[str, List[str]] = {
+        name: [] for name in ('images.txt', 'image_class_labels.txt',
+                              'train_test_split.txt', 'bounding_boxes.txt',
+                              'parts/part_locs.txt', OBJECTS_FILE,
+                              SCENES_FILE)
+    }
     image_id = 0
-    for label, (pair, name) in enumerate(zip(pairs, names)):
+    count = config.train_per_class + config.test_per_class
+    for label, name in enumerate(names):
         folder = f'{label + 1:03d}.{name}'
         os.makedirs(os.path.join(root, 'images', folder))
-        count = config.train_per_class + config.test_per_class
         for index in range(count):
             image_id += 1
-            pixels, located = render_image(rng, config, pair)
-            relative = f'{folder}/{name}_{index:04d}.jpg'
-            Image.fromarray(pixels).save(
-                os.path.join(root, 'images', relative), quality=95)
-            images.append(f'{image_id} {relative}')
-            labels.append(f'{image_id} {label + 1}')
-            splits.append(
-                f'{image_id} {int(index < config.train_per_class)}')
-            xs = [x for _, x, _ in located]
-            ys = [y for _, _, y in located]
-            half = config.part_size / 2
-            boxes.append(f'{image_id} {min(xs) - half:.1f} {min(ys) - half:.1f}'
-                         f' {max(xs) - min(xs) + 2 * half:.1f}'
-                         f' {max(ys) - min(ys) + 2 * half:.1f}')
-            centres = {part: (x, y) for part, x, y in located}
-            for part in range(len(types)):
-                x, y = centres.get(part, (0.0, 0.0))
-                visible = int(part in centres)
-                locations.append(
-                    f'{image_id} {part + 1} {x:.1f} {y:.1f} {visible}')
+            relative = f'{folder}/{name}_{index:04d}.png'
+            scene = make_scene(config, image_id, relative, label)
+            Image.fromarray(render_scene(scene, config)).save(
+                os.path.join(root, 'images', relative))
+            _annotate(lines, scene, config, index < config.train_per_class)
 
-    def write(name, lines):
+    def write(name, rows):
         path = os.path.join(root, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, 'w') as stream:
-            stream.write('\n'.join(lines) + '\n')
+            stream.write('\n'.join(rows) + '\n')
 
-    write('images.txt', images)
-    write('image_class_labels.txt', labels)
-    write('train_test_split.txt', splits)
-    write('bounding_boxes.txt', boxes)
+    for name, rows in lines.items():
+        write(name, rows)
     write('classes.txt',
           [f'{i + 1} {i + 1:03d}.{n}' for i, n in enumerate(names)])
     # One name per line, for mmpretrain's ``classes=<file>`` argument.
     write(CLASS_NAMES_FILE, names)
     write('parts/parts.txt',
-          [f'{i + 1} {c} {s}' for i, (s, c) in enumerate(types)])
-    write('parts/part_locs.txt', locations)
+          [f'{i + 1} {s}' for i, s in enumerate(SHAPES[:config.parts])])
     write(MANIFEST, [json.dumps(asdict(config), indent=2)])
+
+
+def _annotate(lines: Dict[str, List[str]], scene: Scene,
+              config: SyntheticPartsConfig, train: bool) -> None:
+    """Add one image's rows to every annotation file."""
+    i = scene.image_id
+    lines['images.txt'].append(f'{i} {scene.path}')
+    lines['image_class_labels.txt'].append(f'{i} {scene.label + 1}')
+    lines['train_test_split.txt'].append(f'{i} {int(train)}')
+    lines[SCENES_FILE].append(scene.to_json())
+    decisive = {}
+    for k, item in enumerate(scene.objects, 1):
+        box = item.box(config)
+        role = ROLES[0] if item.decisive else ROLES[1]
+        lines[OBJECTS_FILE].append(
+            f'{i} {k} {item.shape} {item.colour} {role} '
+            + ' '.join(str(v) for v in box))
+        if item.decisive:
+            decisive[item.shape] = box
+    for part, shape in enumerate(SHAPES[:config.parts], 1):
+        x0, y0, x1, y1 = decisive[shape]
+        lines['parts/part_locs.txt'].append(
+            f'{i} {part} {(x0 + x1) / 2:.1f} {(y0 + y1) / 2:.1f} 1')
+    boxes = np.array(list(decisive.values()))
+    x0, y0 = boxes[:, :2].min(axis=0)
+    x1, y1 = boxes[:, 2:].max(axis=0)
+    lines['bounding_boxes.txt'].append(
+        f'{i} {x0:.1f} {y0:.1f} {x1 - x0:.1f} {y1 - y0:.1f}')
+
+
+def load_objects(data_root: str) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+    """Boxes and roles of every image's objects, from ``objects.txt``.
+
+    Returns:
+        dict: path relative to ``images/`` -> (float array K x 4 of
+        (x0, y0, x1, y1) pixels, bool array K: decisive).
+    """
+    objects_path = _generated_file(data_root, OBJECTS_FILE)
+    with open(os.path.join(data_root, 'images.txt')) as stream:
+        paths = dict(line.split()[:2] for line in stream if line.strip())
+    rows: Dict[str, List[Sequence[str]]] = {}
+    with open(objects_path) as stream:
+        for line in stream:
+            fields = line.split()
+            if fields:
+                rows.setdefault(paths[fields[0]], []).append(fields)
+    return {
+        path: (np.array([[float(v) for v in r[5:9]] for r in items]),
+               np.array([r[4] == ROLES[0] for r in items]))
+        for path, items in rows.items()
+    }

@@ -8,7 +8,7 @@ model = dict(
     head=dict(
         _delete_=True,
         type='LinearClsHead',
-        num_classes=8,
+        num_classes={{_base_.num_classes}},
         in_channels=128,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, )))

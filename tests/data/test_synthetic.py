@@ -1,67 +1,153 @@
 import filecmp
 import os
+from collections import Counter
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from brnpa_plugins.data import (SyntheticPartsConfig, check_cub_root,
                                 class_names, generate_part_dataset,
                                 load_part_locations)
-from brnpa_plugins.data.synthetic import class_parts, part_types
+from brnpa_plugins.data.synthetic import (SHAPES, class_assignments,
+                                          intervene, load_config,
+                                          load_objects, load_scenes,
+                                          render_scene, shape_mask)
 
-SMALL = SyntheticPartsConfig(num_classes=3, train_per_class=2,
-                             test_per_class=2, image_size=48, part_size=10,
-                             distractors=1, seed=7)
+SMALL = SyntheticPartsConfig(num_classes=4, train_per_class=2,
+                             test_per_class=2, image_size=64, part_size=12,
+                             distractors=3, seed=7)
 
 
-def test_same_seed_same_files(tmp_path):
-    a = generate_part_dataset(str(tmp_path / 'a'), SMALL)
-    b = generate_part_dataset(str(tmp_path / 'b'), SMALL)
-    for name in ('images.txt', 'parts/part_locs.txt', 'bounding_boxes.txt'):
-        assert filecmp.cmp(os.path.join(a, name), os.path.join(b, name),
-                           shallow=False)
-    with open(os.path.join(a, 'images.txt')) as stream:
+@pytest.fixture(scope='module')
+def small_root(tmp_path_factory):
+    return generate_part_dataset(str(tmp_path_factory.mktemp('d') / 'd'),
+                                 SMALL)
+
+
+def test_same_seed_same_files(tmp_path, small_root):
+    other = generate_part_dataset(str(tmp_path / 'b'), SMALL)
+    for name in ('images.txt', 'parts/part_locs.txt', 'objects.txt',
+                 'scenes.jsonl', 'bounding_boxes.txt'):
+        assert filecmp.cmp(os.path.join(small_root, name),
+                           os.path.join(other, name), shallow=False)
+    with open(os.path.join(small_root, 'images.txt')) as stream:
         first = stream.readline().split()[1]
-    assert filecmp.cmp(os.path.join(a, 'images', first),
-                       os.path.join(b, 'images', first), shallow=False)
+    assert filecmp.cmp(os.path.join(small_root, 'images', first),
+                       os.path.join(other, 'images', first), shallow=False)
 
 
-def test_loads_through_mmpretrain_cub(tmp_path):
+def test_loads_through_mmpretrain_cub(small_root):
     from mmpretrain.datasets import CUB
-    root = generate_part_dataset(str(tmp_path / 'd'), SMALL)
-    train = CUB(data_root=root, split='train',
-                classes=f'{root}/class_names.txt')
-    test = CUB(data_root=root, split='test', classes=f'{root}/class_names.txt')
-    assert len(train) == 6 and len(test) == 6
+    train = CUB(data_root=small_root, split='train',
+                classes=f'{small_root}/class_names.txt')
+    test = CUB(data_root=small_root, split='test',
+               classes=f'{small_root}/class_names.txt')
+    assert len(train) == 8 and len(test) == 8
     assert train.CLASSES == tuple(class_names(SMALL))
-    assert sorted({train.get_gt_labels()[i] for i in range(6)}) == [0, 1, 2]
+    assert sorted({train.get_gt_labels()[i] for i in range(8)}) == [0, 1, 2,
+                                                                   3]
     assert os.path.isfile(train[0]['img_path'])
+    assert load_config(small_root) == SMALL
 
 
-def test_part_locations_point_at_the_coloured_parts(tmp_path):
-    from PIL import Image
-    root = generate_part_dataset(str(tmp_path / 'd'), SMALL)
-    parts = load_part_locations(root)
-    assert len(parts) == 12
-    for relative, points in parts.items():
-        assert points.shape == (2, 2)  # two visible parts per image
-        image = np.asarray(Image.open(os.path.join(root, 'images',
-                                                   relative)).convert('RGB'))
-        for x, y in points:
-            pixel = image[int(y), int(x)].astype(int)
-            # parts are saturated colours, clutter is grey
-            assert pixel.max() - pixel.min() > 80, (relative, x, y, pixel)
+def test_every_shape_covers_the_same_number_of_pixels():
+    for size in (12, 16, 24):
+        areas = {shape: int(shape_mask(shape, size).sum()) for shape in SHAPES}
+        assert len(set(areas.values())) == 1, areas
+    # and the shapes differ
+    masks = [shape_mask(shape, 16) for shape in SHAPES]
+    assert all((a != b).sum() > 10 for i, a in enumerate(masks)
+               for b in masks[i + 1:])
 
 
-@pytest.mark.parametrize('num_classes', [2, 5, 8])
-def test_no_class_is_identified_by_shape_or_colour_alone(num_classes):
-    types = part_types()
-    pairs = class_parts(SyntheticPartsConfig(num_classes=num_classes))
-    for attribute in (0, 1):  # shape, colour
-        for value in {types[p][attribute] for pair in pairs for p in pair}:
-            owners = [label for label, pair in enumerate(pairs)
-                      if any(types[p][attribute] == value for p in pair)]
-            assert len(owners) >= 2, (value, pairs)
+def test_classes_are_colourings_of_the_same_parts():
+    default = SyntheticPartsConfig()
+    assert len(class_assignments(default)) == 6
+    assert len(set(class_assignments(default))) == 6
+    for assignment in class_assignments(SMALL):
+        assert sorted(assignment) == list(range(SMALL.parts))
+
+
+def test_every_image_holds_each_shape_and_colour_equally(small_root):
+    """Decisive parts show every shape and colour once, and so do the
+    distractors: colour and shape counts are the same in every image."""
+    counts = set()
+    for scene in load_scenes(small_root).values():
+        for decisive in (True, False):
+            objects = [o for o in scene.objects if o.decisive == decisive]
+            counts.add((decisive,
+                        tuple(sorted(Counter(o.shape for o in objects)
+                                     .items())),
+                        tuple(sorted(Counter(o.colour for o in objects)
+                                     .items()))))
+    assert len(counts) == 2  # one pattern for the parts, one for distractors
+
+
+def test_ground_truth_files_agree_with_the_pixels(small_root):
+    scenes = load_scenes(small_root)
+    objects = load_objects(small_root)
+    parts = load_part_locations(small_root)
+    assert set(scenes) == set(objects) == set(parts)
+    for path, scene in scenes.items():
+        boxes, decisive = objects[path]
+        assert decisive.sum() == SMALL.parts
+        assert len(decisive) == SMALL.parts + SMALL.distractors
+        image = np.asarray(Image.open(os.path.join(small_root, 'images',
+                                                   path)).convert('RGB'))
+        assert np.array_equal(image, render_scene(scene, SMALL))
+        for (x0, y0, x1, y1), flag in zip(boxes.astype(int), decisive):
+            patch = image[y0:y1, x0:x1].astype(int)
+            white = (patch.min(axis=2) == 255).sum()
+            saturated = (patch.max(axis=2) - patch.min(axis=2) > 100).sum()
+            assert saturated == round(0.45 * SMALL.part_size**2)
+            assert (white > 0) == flag  # only decisive parts have a rim
+        centres = (boxes[decisive, :2] + boxes[decisive, 2:]) / 2
+        assert sorted(map(tuple, parts[path])) == sorted(map(tuple, centres))
+
+
+def test_an_intervention_changes_only_its_object(small_root):
+    scene = next(iter(load_scenes(small_root).values()))
+    original = render_scene(scene, SMALL)
+    for index, item in enumerate(scene.objects):
+        x0, y0, x1, y1 = item.box(SMALL)
+        for action in ('remove', 'demote'):
+            changed = render_scene(intervene(scene, index, action), SMALL)
+            differs = np.argwhere((changed != original).any(axis=2))
+            assert len(differs) > 0 or (action == 'demote' and
+                                        not item.decisive)
+            assert (differs[:, 0] >= y0).all() and (differs[:, 0] < y1).all()
+            assert (differs[:, 1] >= x0).all() and (differs[:, 1] < x1).all()
+    with pytest.raises(ValueError, match="'remove' or 'demote'"):
+        intervene(scene, 0, 'swap')
+    with pytest.raises(IndexError, match='out of range'):
+        intervene(scene, len(scene.objects))
+
+
+def test_a_colour_histogram_classifier_stays_at_chance(tmp_path):
+    """Global colour statistics carry no class information (issue: no
+    shortcuts); the README reports the number of the default dataset."""
+    from brnpa_plugins.evaluation.shortcuts import colour_histogram_accuracy
+    config = SyntheticPartsConfig(train_per_class=60, test_per_class=60)
+    root = generate_part_dataset(str(tmp_path / 'shortcut'), config)
+    score = colour_histogram_accuracy(root)
+    assert score.test_images == 360 and score.chance == pytest.approx(1 / 6)
+    assert abs(score.accuracy - score.chance) <= 0.05, score
+
+
+def test_the_shortcut_check_catches_a_colour_coded_dataset(small_root,
+                                                           tmp_path):
+    """The check can fail: paint each class's images in its own tint."""
+    import shutil
+    from brnpa_plugins.evaluation.shortcuts import colour_histogram_accuracy
+    root = shutil.copytree(small_root, tmp_path / 'tinted')
+    for path, scene in load_scenes(str(root)).items():
+        file = os.path.join(root, 'images', path)
+        pixels = np.asarray(Image.open(file), dtype=np.int64)
+        pixels[..., scene.label % 3] = np.minimum(
+            pixels[..., scene.label % 3] + 40 * (1 + scene.label // 3), 255)
+        Image.fromarray(pixels.astype(np.uint8)).save(file)
+    assert colour_histogram_accuracy(str(root)).accuracy >= 0.75
 
 
 def test_existing_folder_with_other_config_is_refused(tmp_path):
@@ -80,16 +166,19 @@ def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
     def broken(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(synthetic, 'render_image', broken)
+    monkeypatch.setattr(synthetic, 'render_scene', broken)
     with pytest.raises(KeyboardInterrupt):
         generate_part_dataset(str(tmp_path / 'd'), SMALL)
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize('change, word', [(dict(num_classes=9), 'num_classes'),
+@pytest.mark.parametrize('change, word', [(dict(num_classes=7), 'num_classes'),
+                                          (dict(parts=5), 'parts'),
                                           (dict(part_size=40), 'part_size'),
+                                          (dict(distractors=30), 'fit'),
                                           (dict(test_per_class=0),
-                                           'test_per_class')])
+                                           'test_per_class'),
+                                          (dict(seed='0'), 'seed')])
 def test_bad_config_values_are_named(change, word, tmp_path):
     config = SyntheticPartsConfig(**{**SMALL.__dict__, **change})
     with pytest.raises(ValueError, match=word):
