@@ -1,5 +1,5 @@
 """From attention maps to the maps that are shown and scored (spec 4 and 7)."""
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -31,12 +31,31 @@ def explanation_maps(attention: Tensor, norm: Tensor) -> Tensor:
     return min_max_normalize(attention * norm.unsqueeze(-3))
 
 
-def saliency_map(attention: Tensor, norm: Tensor) -> Tensor:
+def top_ranked(attention: Tensor, activity: Optional[Tensor] = None,
+               maps: Optional[int] = 1) -> Tensor:
+    """The sum of the ``maps`` most active maps: B x N x H x W -> B x H x W.
+
+    The rank is the part's activity when ``activity`` (B x N) is given, the
+    order of the maps otherwise; ``maps=None`` sums all N.
+    """
+    if activity is not None:
+        order = activity.argsort(dim=1, descending=True, stable=True)
+        index = order[:, :maps, None, None].expand(-1, -1,
+                                                   *attention.shape[-2:])
+        return attention.gather(1, index).sum(dim=1)
+    return attention[:, :maps].sum(dim=1)
+
+
+def saliency_map(attention: Tensor, norm: Tensor,
+                 activity: Optional[Tensor] = None,
+                 maps: Optional[int] = 1) -> Tensor:
     """Saliency of an attention model for evaluation (spec section 7).
 
-    The top-ranked map times the norm map, min-max normalised: B x H x W.
+    The top-ranked map (the most active one when ``activity`` is given)
+    times the norm map, min-max normalised: B x H x W. ``maps`` sums that
+    many top-ranked maps first (None: all of them).
     """
-    return min_max_normalize(attention[:, 0] * norm)
+    return min_max_normalize(top_ranked(attention, activity, maps) * norm)
 
 
 def upsample(maps: Tensor, size: Union[int, Sequence[int]]) -> Tensor:

@@ -1,5 +1,4 @@
 """Pointing game: does a saliency map's peak fall on an annotated part?"""
-import os
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -64,60 +63,3 @@ def pointing_game(saliency: Tensor,
     hit = (distance.nan_to_num(float('inf')) <= tolerance).any(dim=1).float()
     has_points = ~torch.isnan(padded[..., 0]).all(dim=1)
     return torch.where(has_points, hit, torch.full_like(hit, float('nan')))
-
-
-def random_pointing_baseline(num_images: int, map_size: Tuple[int, int],
-                             points, image_size, tolerance,
-                             seed: int = 0) -> Tensor:
-    """The pointing game of uniformly random maps of the same resolution."""
-    generator = torch.Generator().manual_seed(seed)
-    random_maps = torch.rand((num_images, *map_size), generator=generator)
-    return pointing_game(random_maps, points, image_size, tolerance)
-
-
-def pointing_game_on_predictions(predictions: Sequence[dict],
-                                 data_root: str,
-                                 tolerance: float,
-                                 random_seed: int = 0):
-    """Pointing game of a BR-NPA model's test predictions, and of random maps.
-
-    Args:
-        predictions: dicts as written by ``tools/test.py --out`` (each with
-            ``img_path``, ``ori_shape``, ``attention_maps`` and
-            ``feature_norm``), for images of a CUB-layout ``data_root``.
-        data_root: the dataset folder holding ``parts/part_locs.txt``.
-        tolerance: hit radius in pixels.
-        random_seed: seed of the random-map baseline.
-
-    Returns:
-        (hits of the top-ranked map, hits of random maps): two Tensor[B].
-    """
-    from ..core.maps import saliency_map
-    from ..data.cub import load_part_locations
-    if not predictions:
-        raise ValueError('no predictions to score')
-    missing = [k for k in ('attention_maps', 'feature_norm', 'img_path')
-               if k not in predictions[0]]
-    if missing:
-        raise ValueError(
-            f'predictions lack {missing}: they must come from a BR-NPA model '
-            '(BRNPAHead) tested with `tools/test.py CONFIG CKPT --out FILE`')
-    parts = load_part_locations(data_root)
-    images_dir = os.path.join(data_root, 'images')
-    points = [
-        parts[os.path.relpath(p['img_path'], images_dir).replace(os.sep, '/')]
-        for p in predictions
-    ]
-    shapes = {tuple(p['ori_shape']) for p in predictions}
-    if len(shapes) != 1:
-        raise ValueError('all images must share one size to be scored '
-                         f'together; found sizes {sorted(shapes)}')
-    image_size = shapes.pop()
-    attention = torch.stack([p['attention_maps'] for p in predictions])
-    norm = torch.stack([p['feature_norm'] for p in predictions])
-    model_hits = pointing_game(saliency_map(attention.float(), norm.float()),
-                               points, image_size, tolerance)
-    random_hits = random_pointing_baseline(len(predictions),
-                                           tuple(norm.shape[-2:]), points,
-                                           image_size, tolerance, random_seed)
-    return model_hits, random_hits

@@ -1,38 +1,37 @@
-"""Saliency methods: a registry of functions that explain a classifier.
+"""Saliency methods: functions that explain a classifier, and how to run one.
 
-A saliency method is a function
-``method(model, images, targets, layers, **options) -> Tensor[B, h, w]``:
+Every saliency method, built in or from a plugin, is registered through the
+``brnpa_register_saliency_methods`` plugin hook
+(:func:`brnpa_plugins.plugins.saliency_methods` lists them) and called with
+:func:`compute_saliency`. A method is a function
+``method(model, images, targets, **context) -> Tensor[B, h, w]``:
 
 - ``model`` maps normalised B x C x H x W images to B x K logits;
 - ``targets`` holds the B classes to explain;
-- ``layers`` is a :class:`SaliencyLayers` naming the modules a method reads;
+- ``context`` holds what the caller knows, of which the method receives the
+  keyword arguments it names: ``layers`` (a :class:`SaliencyLayers` naming
+  the modules a method reads), ``ground_truth`` (the known evidence, for the
+  oracle), ``batch_size``, ``seed``, ``mean`` / ``std`` (the input
+  normalisation), ``stride`` (the cell size of the control maps) and its
+  own options;
 - the result holds one map per image (higher = more important) whose size
   divides the image size (the feature grid or the image itself).
 
-Built in: ``attention`` (an attention model's own saliency, spec section 7:
-top-ranked map times the norm map), ``attention-all`` (the sum of all its
-maps times the norm map), ``norm`` (the feature-norm map of any
-CNN), ``gradcam``, ``gradcam++``, ``scorecam``, ``ablationcam`` (through the
-grad-cam package) and ``rise``. Code adds methods with
-:func:`register_saliency_method`; plugins through the
-``brnpa_register_saliency_methods`` hook (e.g. the built-in ``brnpa``,
-which finds the BR-NPA grouping inside any model), which
-:func:`compute_saliency` uses for names not registered here.
+Built in (``brnpa_plugins/plugins/builtin/saliency.py``): ``attention`` (an
+attention model's own saliency, spec section 7: its most active map times
+the norm map), ``attention-all`` (all its maps), ``brnpa`` (the same map,
+found in any model that contains the core grouping), ``norm`` (the
+feature-norm map of any CNN), ``gradcam``, ``gradcam++``, ``scorecam``,
+``ablationcam`` (through the grad-cam package), ``rise``, and the controls
+of :mod:`.controls` (``random``, ``gaussian``, ``saturation``, ``oracle``,
+``anti-oracle``).
 """
-import functools
-from typing import Any, Callable, Dict, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 from torch import Tensor, nn
 
 from ..core.capture import layer_output
 from ..core.maps import min_max_normalize, saliency_map
-from .posthoc import CAM_CLASSES, cam_method
-from .rise import rise
-
-SaliencyMethod = Callable[..., Tensor]
-
-#: Registered saliency methods, by name.
-SALIENCY_METHODS: Dict[str, SaliencyMethod] = {}
 
 
 class SaliencyLayers(NamedTuple):
@@ -43,50 +42,32 @@ class SaliencyLayers(NamedTuple):
             B x C x h x w feature map (a tuple output counts by its last
             item). CAMs weight it; ``norm`` takes its channel-wise L2 norm.
         attention: an attention neck whose output has ``attention``
-            (B x N x h x w, rank order) and ``norm`` (B x h x w), such as
-            ``BRNPANeck`` or ``BCNNNeck``; None for a plain CNN.
+            (B x N x h x w), ``norm`` (B x h x w) and, to rank the maps,
+            ``activity`` (B x N), such as ``BRNPANeck`` or ``BCNNNeck``;
+            None for a plain CNN.
     """
     features: Optional[nn.Module] = None
     attention: Optional[nn.Module] = None
 
 
-def register_saliency_method(name: str,
-                             method: SaliencyMethod,
-                             overwrite: bool = False) -> None:
-    """Add ``method`` to :data:`SALIENCY_METHODS` under ``name``.
+def compute_saliency(name: str, model: nn.Module, images: Tensor,
+                     targets: Tensor, layers: Optional[SaliencyLayers] = None,
+                     **context: Any) -> Tensor:
+    """Run the registered method ``name`` and check what it returns.
 
     Args:
-        name: the name tools and configs use (``--methods NAME``).
-        method: a function with the signature of this module's docstring.
-        overwrite: replace a method already registered under ``name``.
-    """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f'a saliency method name must be a non-empty '
-                         f'string, got {name!r}')
-    if not callable(method):
-        raise TypeError(f'saliency method {name!r} must be callable, got '
-                        f'{type(method).__name__}')
-    if name in SALIENCY_METHODS and not overwrite \
-            and SALIENCY_METHODS[name] is not method:
-        raise ValueError(f'a saliency method named {name!r} is already '
-                         'registered; choose another name or pass '
-                         'overwrite=True.')
-    SALIENCY_METHODS[name] = method
-
-
-def compute_saliency(name: str, model: nn.Module, images: Tensor,
-                     targets: Tensor, layers: SaliencyLayers,
-                     **options: Any) -> Tensor:
-    """Run the registered method ``name`` and check what it returns.
+        name: a name of :func:`brnpa_plugins.plugins.saliency_methods`.
+        model, images, targets: as in the module docstring.
+        layers: the modules methods read (None for methods that need none).
+        context: further keyword arguments; each method receives those it
+            names.
 
     Returns:
         B x h x w float maps on the images' device.
     """
-    if name in SALIENCY_METHODS:
-        maps = SALIENCY_METHODS[name](model, images, targets, layers,
-                                      **options)
-    else:
-        maps = _plugin_method(name).compute(model, images, targets)
+    from ..plugins import get_saliency_method
+    method = get_saliency_method(name)
+    maps = method(model, images, targets, layers=layers, **context)
     if not isinstance(maps, Tensor) or maps.dim() != 3 \
             or len(maps) != len(images):
         raise ValueError(
@@ -94,20 +75,6 @@ def compute_saliency(name: str, model: nn.Module, images: Tensor,
             f'{len(images)} images, got shape '
             f'{tuple(getattr(maps, "shape", ()))}')
     return maps.detach().float().to(images.device)
-
-
-def _plugin_method(name: str):
-    """A method registered through the ``brnpa_register_saliency_methods``
-    hook (``compute(model, images, targets)``: no layers, no options)."""
-    from ..plugins import UnknownNameError, get_saliency_method
-    try:
-        return get_saliency_method(name)
-    except UnknownNameError:
-        raise KeyError(
-            f'unknown saliency method {name!r}; built in: '
-            f'{sorted(SALIENCY_METHODS)}. Add one with '
-            'register_saliency_method(name, fn) or a plugin\'s '
-            'brnpa_register_saliency_methods hook.') from None
 
 
 def _required(layers: SaliencyLayers, field: str, method: str) -> nn.Module:
@@ -124,7 +91,8 @@ def attention_saliency(model: nn.Module, images: Tensor, targets: Tensor,
     """An attention model's saliency: top-ranked map times the norm map.
 
     The maps come with the prediction (one forward pass); ``targets`` does
-    not change them.
+    not change them. Maps are ranked by the parts' activity when the neck
+    gives it (as BR-NPA ranks its parts), in their order otherwise.
 
     Args:
         maps: how many top-ranked maps are summed before the product; 1 is
@@ -137,8 +105,9 @@ def attention_saliency(model: nn.Module, images: Tensor, targets: Tensor,
             f'layers.attention returned {type(out).__name__}, which has no '
             '`attention` and `norm`; point it at an attention neck such as '
             'BRNPANeck or BCNNNeck.')
-    attention = out.attention.float()[:, :maps].sum(dim=1, keepdim=True)
-    return saliency_map(attention, out.norm.float())
+    activity = getattr(out, 'activity', None)
+    return saliency_map(out.attention.float(), out.norm.float(),
+                        None if activity is None else activity.float(), maps)
 
 
 def norm_saliency(model: nn.Module, images: Tensor, targets: Tensor,
@@ -148,12 +117,3 @@ def norm_saliency(model: nn.Module, images: Tensor, targets: Tensor,
     if isinstance(out, (tuple, list)):
         out = out[-1]
     return min_max_normalize(out.float().norm(dim=1))
-
-
-register_saliency_method('attention', attention_saliency)
-register_saliency_method('attention-all',
-                         functools.partial(attention_saliency, maps=None))
-register_saliency_method('norm', norm_saliency)
-for _name in CAM_CLASSES:
-    register_saliency_method(_name, cam_method(_name))
-register_saliency_method('rise', rise)

@@ -29,10 +29,9 @@ from mmpretrain.registry import HOOKS, METRICS
 
 from ..core.maps import saliency_map
 from ..evaluation import (DEFAULT_MAX_STEPS, HIGHER_IS_BETTER,
-                          SALIENCY_METHODS, SaliencyLayers, compute_saliency,
-                          evaluate_maps)
+                          SaliencyLayers, compute_saliency, evaluate_maps)
 from ..evaluation.scoring import check_batch_size
-from .heads import ATTENTION_FIELD, NORM_FIELD
+from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD
 
 
 def saliency_layers(model: nn.Module) -> SaliencyLayers:
@@ -88,9 +87,11 @@ class SaliencyMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if method not in SALIENCY_METHODS:
-            raise ValueError(f'SaliencyMetric: unknown method {method!r}; '
-                             f'registered: {sorted(SALIENCY_METHODS)}')
+        from ..plugins import UnknownNameError, get_saliency_method
+        try:
+            get_saliency_method(method)
+        except UnknownNameError as error:
+            raise ValueError(f'SaliencyMetric: {error}') from None
         if not isinstance(max_steps, int) or max_steps < 1:
             raise ValueError('SaliencyMetric: max_steps must be an integer '
                              f'>= 1, got {max_steps!r}')
@@ -111,9 +112,10 @@ class SaliencyMetric(BaseMetric):
         if self.method == 'attention' and all(
                 ATTENTION_FIELD in s for s in data_samples):
             attention = torch.stack([s[ATTENTION_FIELD] for s in data_samples])
+            activity = torch.stack([s[ACTIVITY_FIELD] for s in data_samples])
             norm = torch.stack([s[NORM_FIELD] for s in data_samples])
-            return saliency_map(attention.float(), norm.float()).to(
-                images.device)
+            return saliency_map(attention.float(), norm.float(),
+                                activity.float()).to(images.device)
         return compute_saliency(self.method, self.model, images, targets,
                                 saliency_layers(self.model),
                                 **self.method_options)

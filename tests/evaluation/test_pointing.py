@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from brnpa_plugins.evaluation.pointing import (map_peaks, pointing_game,
-                                               random_pointing_baseline)
+from brnpa_plugins.evaluation.pointing import map_peaks, pointing_game
 
 
 def test_peak_of_a_one_hot_map_is_its_cell_centre():
@@ -25,14 +24,6 @@ def test_hits_misses_and_images_without_parts():
     hits = pointing_game(saliency, points, (40, 40), tolerance=5)
     assert hits[0] == 1.0 and hits[1] == 0.0 and torch.isnan(hits[2])
     assert pointing_game(saliency, points, (40, 40), tolerance=6.5)[1] == 1.0
-
-
-def test_random_baseline_is_seeded_and_rare_on_small_parts():
-    points = [np.array([[10.0, 10.0]])] * 200
-    first = random_pointing_baseline(200, (12, 12), points, (96, 96), 4.0)
-    again = random_pointing_baseline(200, (12, 12), points, (96, 96), 4.0)
-    assert torch.equal(first, again)
-    assert first.mean() < 0.1
 
 
 def test_bad_inputs_are_clear_errors():

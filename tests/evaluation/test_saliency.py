@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from brnpa_plugins.core import BRNPA, min_max_normalize, saliency_map
-from brnpa_plugins.evaluation import (SALIENCY_METHODS, SaliencyLayers,
-                                      compute_saliency,
-                                      register_saliency_method)
+from brnpa_plugins.evaluation import SaliencyLayers, compute_saliency
+from brnpa_plugins.plugins import (SaliencyMethod, get_plugin_manager,
+                                   hookimpl, saliency_methods)
 
 
 class AttentionClassifier(torch.nn.Module):
@@ -23,9 +23,15 @@ class AttentionClassifier(torch.nn.Module):
         return self.fc(self.neck(self.features(images)).features.flatten(1))
 
 
-def test_builtin_methods_are_registered():
-    assert {'attention', 'attention-all', 'norm', 'gradcam', 'gradcam++', 'scorecam',
-            'ablationcam', 'rise'} <= set(SALIENCY_METHODS)
+def test_builtin_methods_and_controls_come_through_the_plugin_hook():
+    methods = saliency_methods()
+    assert {'attention', 'attention-all', 'brnpa', 'norm', 'gradcam',
+            'gradcam++', 'scorecam', 'ablationcam', 'rise', 'random',
+            'gaussian', 'saturation', 'oracle', 'anti-oracle'} <= set(methods)
+    manager = get_plugin_manager()
+    builtin = manager.get_plugin('brnpa_plugins.plugins.builtin.saliency')
+    callers = {c.name for c in manager.get_hookcallers(builtin)}
+    assert callers == {'brnpa_register_saliency_methods'}
 
 
 def test_attention_and_norm_maps_come_from_the_named_layers():
@@ -34,7 +40,8 @@ def test_attention_and_norm_maps_come_from_the_named_layers():
     layers = SaliencyLayers(features=model.features, attention=model.neck)
     attention = compute_saliency('attention', model, images, None, layers)
     out = model.neck(model.features(images))
-    assert torch.allclose(attention, saliency_map(out.attention, out.norm))
+    assert torch.allclose(attention, saliency_map(out.attention, out.norm,
+                                                  out.activity))
     every = compute_saliency('attention-all', model, images, None, layers)
     assert torch.allclose(every, min_max_normalize(
         out.attention.sum(1) * out.norm), atol=1e-6)
@@ -52,29 +59,46 @@ def test_attention_and_norm_maps_come_from_the_named_layers():
                          SaliencyLayers(attention=model.features))
 
 
-def test_register_a_method_and_check_what_it_returns():
-    def centre(model, images, targets, layers):
-        maps = torch.zeros(len(images), 4, 4)
-        maps[:, 1:3, 1:3] = 1
+def test_attention_takes_the_most_active_map_not_the_first():
+    attention = torch.zeros(1, 2, 2, 2)
+    attention[0, 0, 0, 0] = attention[0, 1, 1, 1] = 1
+    norm = torch.ones(1, 2, 2)
+    activity = torch.tensor([[0.2, 0.7]])
+    top = saliency_map(attention, norm, activity)
+    assert top[0, 1, 1] == 1 and top[0, 0, 0] == 0
+    assert saliency_map(attention, norm)[0, 0, 0] == 1  # no activity: order
+
+
+class MethodsPlugin:
+    """A plugin object with two methods, one of them broken."""
+
+    @staticmethod
+    def centre(model, images, targets, stride=4):
+        maps = torch.zeros(len(images), images.shape[-2] // stride,
+                           images.shape[-1] // stride)
+        maps[:, 1:-1, 1:-1] = 1
         return maps
 
-    def wrong(model, images, targets, layers):
-        return torch.zeros(4, 4)
+    @hookimpl
+    def brnpa_register_saliency_methods(self, register):
+        register(SaliencyMethod('test-centre', self.centre))
+        register(SaliencyMethod('test-wrong',
+                                lambda model, images, targets: images[0, 0]))
 
-    register_saliency_method('test-centre', centre)
-    register_saliency_method('test-wrong', wrong)
+
+def test_a_plugin_method_gets_only_the_context_it_names():
+    manager = get_plugin_manager()
+    plugin = MethodsPlugin()
+    manager.register(plugin, name='test-methods')
     try:
-        maps = compute_saliency('test-centre', None, torch.zeros(2, 3, 8, 8),
-                                None, SaliencyLayers())
+        images = torch.zeros(2, 3, 8, 8)
+        maps = compute_saliency('test-centre', None, images, None,
+                                SaliencyLayers(), stride=2, seed=3,
+                                ground_truth=None)
         assert maps.shape == (2, 4, 4)
-        with pytest.raises(ValueError, match='already registered'):
-            register_saliency_method('test-centre', wrong)
         with pytest.raises(ValueError, match="'test-wrong' must return"):
-            compute_saliency('test-wrong', None, torch.zeros(2, 3, 8, 8),
-                             None, SaliencyLayers())
+            compute_saliency('test-wrong', None, images, None)
     finally:
-        SALIENCY_METHODS.pop('test-centre')
-        SALIENCY_METHODS.pop('test-wrong')
-    with pytest.raises(KeyError, match='unknown saliency method'):
-        compute_saliency('test-centre', None, torch.zeros(1, 3, 8, 8), None,
-                         SaliencyLayers())
+        manager.unregister(name='test-methods')
+    with pytest.raises(KeyError, match="Unknown saliency method 'test-centre'"):
+        compute_saliency('test-centre', None, torch.zeros(1, 3, 8, 8), None)

@@ -44,7 +44,8 @@ def test_brnpa_saliency_reads_the_grouping_of_any_model():
     expected = model.grouping(model.features(images))
     assert maps.shape == (2, 8, 8)
     assert torch.allclose(maps, saliency_map(expected.attention,
-                                             expected.norm))
+                                             expected.norm,
+                                             expected.activity))
     assert not model.grouping._forward_hooks
 
 
@@ -77,5 +78,5 @@ def test_plugin_methods_serve_the_evaluation_tools(example_plugin):
         maps, get_saliency_method('brnpa').compute(model, images, None))
     assert compute_saliency('centre-bias', model, images, None,
                             layers).shape == (2, 32, 32)
-    with pytest.raises(KeyError, match='unknown saliency method'):
+    with pytest.raises(KeyError, match="Unknown saliency method 'no-such"):
         compute_saliency('no-such-method', model, images, None, layers)

@@ -1,0 +1,120 @@
+"""Control maps: what any saliency method has to beat, and the oracle.
+
+A score of an explanation means something only next to maps that could
+match it without explaining the model:
+
+- ``random``: uniform noise (seeded; reports average it over many seeds);
+- ``gaussian``: a centred Gaussian blob (a centre bias);
+- ``saturation``: the colour saturation of the image, a model-free map
+  (on the generated benchmark, every coloured object is saturated, decisive
+  or not);
+- ``oracle`` / ``anti-oracle``: the decisive-part boxes / the distractor
+  boxes of the ground truth. A benchmark is valid only if the oracle beats
+  the anti-oracle and the model-free map on every headline metric.
+
+All are saliency methods (``method(model, images, targets, ...)``) computed
+on a grid of ``stride``-pixel cells (by default 8, the grid of the demo's
+BR-NPA maps), so that perturbation metrics remove the same patches for
+every row. None of them runs the model.
+"""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..core.maps import min_max_normalize
+from .ground_truth import GroundTruth, role_mask
+
+#: ImageNet statistics of mmpretrain's data preprocessors (0-255 pixels).
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+
+
+def _pool(maps: Tensor, stride: int) -> Tensor:
+    """B x H x W pixel maps -> B x H/stride x W/stride cell means."""
+    _grid(maps, stride)
+    return F.avg_pool2d(maps.float()[:, None], stride)[:, 0]
+
+
+def _grid(images: Tensor, stride: int):
+    height, width = images.shape[-2:]
+    if not isinstance(stride, int) or stride < 1 or height % stride or \
+            width % stride:
+        raise ValueError(
+            f'stride must be a positive integer dividing the image size '
+            f'{(height, width)}, got {stride!r}')
+    return height // stride, width // stride
+
+
+def uniform_random(model: nn.Module, images: Tensor,
+                   targets: Optional[Tensor] = None, seed: int = 0,
+                   stride: int = 8) -> Tensor:
+    """Uniform noise in [0, 1], one map per image, from ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand((len(images), *_grid(images, stride)),
+                      generator=generator).to(images.device)
+
+
+def centred_gaussian(model: nn.Module, images: Tensor,
+                     targets: Optional[Tensor] = None, sigma: float = 0.25,
+                     stride: int = 8) -> Tensor:
+    """A Gaussian centred on the image, ``sigma`` times the image side."""
+    rows, cols = _grid(images, stride)
+    y = (torch.arange(rows, dtype=torch.float32) + 0.5) / rows - 0.5
+    x = (torch.arange(cols, dtype=torch.float32) + 0.5) / cols - 0.5
+    blob = torch.exp(-(y[:, None]**2 + x[None, :]**2) / (2 * sigma**2))
+    return blob.expand(len(images), rows, cols).clone().to(images.device)
+
+
+def saturation(model: nn.Module, images: Tensor,
+               targets: Optional[Tensor] = None,
+               mean: Sequence[float] = IMAGENET_MEAN,
+               std: Sequence[float] = IMAGENET_STD,
+               stride: int = 8) -> Tensor:
+    """HSV saturation, (max - min) / max of R, G, B, of the raw image.
+
+    Args:
+        images: normalised B x 3 x H x W model inputs.
+        mean, std: the normalisation to undo (0-255 pixel scale).
+    """
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError('saturation needs B x 3 x H x W RGB images, got '
+                         f'shape {tuple(images.shape)}')
+    shape = (1, 3, 1, 1)
+    pixels = images.float() * torch.tensor(std, device=images.device).view(
+        shape) + torch.tensor(mean, device=images.device).view(shape)
+    pixels = pixels.clamp(0, 255)
+    high, low = pixels.amax(dim=1), pixels.amin(dim=1)
+    return min_max_normalize(_pool((high - low) / high.clamp_min(1.0),
+                                   stride))
+
+
+def _require(truth: Optional[GroundTruth], name: str) -> GroundTruth:
+    if truth is None:
+        raise ValueError(
+            f'saliency method {name!r} needs ground_truth=GroundTruth(...): '
+            'it only runs on a dataset with known decisive parts (the '
+            'generated benchmark, objects.txt).')
+    return truth
+
+
+def oracle(model: nn.Module, images: Tensor,
+           targets: Optional[Tensor] = None,
+           ground_truth: Optional[GroundTruth] = None,
+           stride: int = 8) -> Tensor:
+    """The decisive-part boxes (share of each cell they cover)."""
+    truth = _require(ground_truth, 'oracle')
+    mask = role_mask(truth.to(images.device), images.shape[-2:])
+    return _pool(mask, stride)
+
+
+def anti_oracle(model: nn.Module, images: Tensor,
+                targets: Optional[Tensor] = None,
+                ground_truth: Optional[GroundTruth] = None,
+                stride: int = 8) -> Tensor:
+    """The distractor boxes (share of each cell they cover)."""
+    truth = _require(ground_truth, 'anti-oracle')
+    mask = role_mask(truth.to(images.device), images.shape[-2:],
+                     decisive=False)
+    return _pool(mask, stride)
