@@ -1,42 +1,77 @@
-"""The embedded demo: generate data, train BR-NPA, test it, draw its maps.
+"""The embedded demo: the ground-truth benchmark, end to end, on a CPU.
 
-    python tools/demo.py [--out-dir outputs/demo]
+    python tools/demo.py [--out-dir outputs/demo] [--seeds 0 [1 2 ...]]
 
-Runs on a CPU in a few minutes with nothing to download:
-1. generates the fine-grained dataset (CUB-200-2011 layout) in --data-root;
-2. trains the config with ``tools/train.py`` (mmpretrain's tool);
-3. tests the last checkpoint with ``tools/test.py --out`` (predictions carry
-   the attention maps);
-4. scores accuracy and the pointing game (does the top-ranked map's peak fall
-   on a part?) against the same score for random maps, and writes
-   ``metrics.json``;
-5. writes the ranked attention maps of a few test images as PNG files.
+Nothing is downloaded:
+1. generates the benchmark (brnpa_plugins/data/synthetic.py: classes defined
+   by which colour sits on which rimmed shape, among rimless distractors of
+   the same shapes and colours) in the CUB-200-2011 layout, and checks that
+   a colour-histogram classifier stays at chance on it;
+2. for each training seed, trains BR-NPA and the plain CNN (global average
+   pooling) that Grad-CAM and RISE explain, with ``tools/train.py``, and
+   tests BR-NPA with ``tools/test.py --out`` (predictions carry the maps);
+3. runs ``tools/eval_saliency.py``: BR-NPA's map and its network's norm map,
+   Grad-CAM and RISE on the CNN, and the controls (uniform random, centred
+   Gaussian, colour saturation, oracle, anti-oracle), scored on decisive-part
+   pointing and energy, part coverage, part-level faithfulness by
+   intervention, weight randomisation, and the authors' deletion/insertion
+   metrics, with paired tests and exact intervals;
+4. writes ``metrics.json``, the reports of every seed (``seed_<s>/``), a
+   summary over seeds (``seeds.md``) and figures of the ranked maps with the
+   decisive parts outlined (``maps/``).
 """
 import argparse
+import csv
 import json
+import math
 import os
 import subprocess
 import sys
+from collections import defaultdict
 
 import numpy as np
 from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_CONFIG = os.path.join(
-    'configs', 'brnpa', 'brnpa_resnet18-w16_1xb32_synthetic-parts.py')
+CONFIGS = os.path.join('configs', 'brnpa')
+DEFAULT_CONFIG = os.path.join(CONFIGS,
+                              'brnpa_resnet18-w16_1xb32_synthetic-parts.py')
+DEFAULT_CNN_CONFIG = os.path.join(
+    CONFIGS, 'resnet18-w16-gap_1xb32_synthetic-parts.py')
+#: Columns of the summary printed at the end (all are in the reports).
+SHOWN = ('gt_pointing', 'gt_energy', 'gt_coverage', 'gt_faithfulness',
+         'randomisation', 'dauc', 'iauc')
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Train, test and draw BR-NPA on the generated dataset.')
+        description='Train BR-NPA on the generated ground-truth benchmark '
+        'and score its explanations against controls.')
     parser.add_argument('--out-dir', default='outputs/demo')
     parser.add_argument('--data-root', default='data/synthetic_parts')
     parser.add_argument('--config', default=DEFAULT_CONFIG)
+    parser.add_argument('--cnn-config', default=DEFAULT_CNN_CONFIG)
+    parser.add_argument('--train-per-class', type=int, default=None,
+                        help="override the dataset's training images per "
+                        'class (default 120)')
+    parser.add_argument('--test-per-class', type=int, default=None,
+                        help="override the dataset's test images per class "
+                        '(default 40)')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                        help='training seeds (each trains both models)')
     parser.add_argument('--epochs', type=int, default=None,
-                        help='override the config\'s max_epochs')
-    parser.add_argument('--num-maps', type=int, default=8,
+                        help="override the configs' max_epochs")
+    parser.add_argument('--perturbation-images', type=int, default=32,
+                        help='test images scored by deletion/insertion '
+                        '(every metric but those uses all test images)')
+    parser.add_argument('--max-steps', type=int, default=24,
+                        help='deletion/insertion steps per image')
+    parser.add_argument('--rise-masks', type=int, default=300)
+    parser.add_argument('--random-seeds', type=int, default=5,
+                        help='seeds of the uniform-random control')
+    parser.add_argument('--num-maps', type=int, default=6,
                         help='test images whose maps are drawn')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def run(*args):
@@ -55,15 +90,29 @@ def data_options(data_root):
     return options
 
 
+def train(config, work_dir, data_root, seed, epochs):
+    options = data_options(data_root) + [f'randomness.seed={seed}']
+    if epochs is not None:
+        options += [f'train_cfg.max_epochs={epochs}',
+                    f'param_scheduler.1.T_max={epochs}']
+    run('tools/train.py', config, '--work-dir', work_dir, '--cfg-options',
+        *options)
+    with open(os.path.join(work_dir, 'last_checkpoint')) as stream:
+        return stream.read().strip()
+
+
 def write_json(path, payload):
     from brnpa_plugins.core import atomic_write
     atomic_write(path, lambda stream: json.dump(payload, stream, indent=2),
                  mode='w')
 
 
-def draw_maps(predictions, classes, out_dir, count):
-    """One PNG per test image (one image per class first), and an overview."""
+def draw_maps(predictions, classes, data_root, out_dir, count):
+    """One PNG per test image (one per class first), and an overview."""
     from brnpa_plugins.core import render_ranked_maps, save_png
+    from brnpa_plugins.data.synthetic import load_objects
+    objects = load_objects(data_root)
+    images_root = os.path.join(data_root, 'images')
     chosen, seen = [], set()
     for prediction in predictions:
         label = int(prediction['gt_label'][0])
@@ -76,11 +125,15 @@ def draw_maps(predictions, classes, out_dir, count):
         predicted = int(prediction['pred_label'][0])
         truth = int(prediction['gt_label'][0])
         mark = 'ok' if predicted == truth else f'true {classes[truth]}'
-        title = f'{classes[predicted]} ({mark})'
+        boxes, decisive = objects[os.path.relpath(
+            prediction['img_path'], images_root).replace(os.sep, '/')]
+        outlines = [(*box, 'decisive' if flag else 'distractor')
+                    for box, flag in zip(boxes.tolist(), decisive)]
         image = np.asarray(Image.open(prediction['img_path']).convert('RGB'))
-        figure = render_ranked_maps(image, prediction['attention_maps'],
-                                    prediction['feature_norm'],
-                                    prediction['part_activity'], title)
+        figure = render_ranked_maps(
+            image, prediction['attention_maps'], prediction['feature_norm'],
+            prediction['part_activity'], f'{classes[predicted]} ({mark})',
+            outlines=outlines)
         save_png(figure, os.path.join(out_dir, 'maps', f'{index:02d}.png'))
         figures.append(np.asarray(figure))
     overview = Image.fromarray(np.concatenate(figures[:4], axis=0))
@@ -88,63 +141,135 @@ def draw_maps(predictions, classes, out_dir, count):
     return len(figures)
 
 
-def main():
-    args = parse_args()
+def read_per_image(path):
+    """method -> metric -> per-image values, from ``per_image.csv``."""
+    scores = defaultdict(lambda: defaultdict(list))
+    with open(path) as stream:
+        for row in csv.DictReader(stream):
+            scores[row['method']][row['metric']].append(float(row['value']))
+    return {method: {metric: np.array(values)
+                     for metric, values in metrics.items()}
+            for method, metrics in scores.items()}
+
+
+def evaluate(args, seed_dir, checkpoint, cnn_checkpoint):
+    report_dir = os.path.join(seed_dir, 'benchmark')
+    run('tools/eval_saliency.py', args.config, checkpoint,
+        '--methods', 'attention', 'attention-all', 'norm',
+        '--cnn-config', args.cnn_config, '--cnn-checkpoint', cnn_checkpoint,
+        '--cnn-name', 'GAP CNN', '--cnn-methods', 'gradcam', 'rise',
+        '--perturbation-images', str(args.perturbation_images),
+        '--max-steps', str(args.max_steps),
+        '--rise-masks', str(args.rise_masks),
+        '--random-seeds', str(args.random_seeds), '--sanity',
+        '--data-root', args.data_root, '--out-dir', report_dir)
+    with open(os.path.join(report_dir, 'summary.json')) as stream:
+        return report_dir, json.load(stream)
+
+
+def compact_table(rows, higher):
+    """The README's view of a report: the headline metrics only."""
+    from brnpa_plugins.evaluation.report import markdown_table
+    from brnpa_plugins.evaluation.report import Summary
+    kept = [Summary(**row) for row in rows if row['metric'] in SHOWN]
+    tests = sum(not math.isnan(row['p_value']) for row in rows)
+    return markdown_table(kept, higher, tests)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     sys.path.insert(0, REPO)
     from mmengine import load
 
     from brnpa_plugins.data import SyntheticPartsConfig, generate_part_dataset
-    from brnpa_plugins.evaluation.pointing import pointing_game_on_predictions
+    from brnpa_plugins.evaluation.report import (seeds_markdown_table,
+                                                 summarize_seeds, write_text)
+    from brnpa_plugins.evaluation.shortcuts import colour_histogram_accuracy
+    sys.path.insert(0, os.path.join(REPO, 'tools'))
+    from eval_saliency import HIGHER, RATE_METRICS
 
     out_dir = os.path.abspath(args.out_dir)
-    work_dir = os.path.join(out_dir, 'work_dir')
-    data_root = os.path.abspath(args.data_root)
+    data_root = args.data_root = os.path.abspath(args.data_root)
     os.makedirs(out_dir, exist_ok=True)
-
-    data_config = SyntheticPartsConfig()
-    generate_part_dataset(data_root, data_config)
+    sizes = {name: getattr(args, name)
+             for name in ('train_per_class', 'test_per_class')
+             if getattr(args, name) is not None}
+    generate_part_dataset(data_root, SyntheticPartsConfig(**sizes))
     print(f'dataset: {data_root}', flush=True)
+    shortcut = colour_histogram_accuracy(data_root)
+    print(f'colour-histogram logistic regression: test accuracy '
+          f'{shortcut.accuracy:.3f} (chance {shortcut.chance:.3f})',
+          flush=True)
 
-    options = data_options(data_root)
-    if args.epochs is not None:
-        options.append(f'train_cfg.max_epochs={args.epochs}')
-    run('tools/train.py', args.config, '--work-dir', work_dir,
-        '--cfg-options', *options)
-    with open(os.path.join(work_dir, 'last_checkpoint')) as stream:
-        checkpoint = stream.read().strip()
-    predictions_file = os.path.join(out_dir, 'predictions.pkl')
-    run('tools/test.py', args.config, checkpoint, '--work-dir', work_dir,
-        '--out', predictions_file, '--cfg-options', *data_options(data_root))
+    per_seed, summaries, accuracies = {}, {}, {}
+    for seed in args.seeds:
+        seed_dir = os.path.join(out_dir, f'seed_{seed}')
+        checkpoint = train(args.config, os.path.join(seed_dir, 'brnpa'),
+                           data_root, seed, args.epochs)
+        cnn_checkpoint = train(args.cnn_config,
+                               os.path.join(seed_dir, 'gap_cnn'), data_root,
+                               seed, args.epochs)
+        predictions_file = os.path.join(seed_dir, 'predictions.pkl')
+        run('tools/test.py', args.config, checkpoint, '--work-dir',
+            os.path.join(seed_dir, 'brnpa'), '--out', predictions_file,
+            '--cfg-options', *data_options(data_root))
+        report_dir, summary = evaluate(args, seed_dir, checkpoint,
+                                       cnn_checkpoint)
+        per_seed[seed] = read_per_image(os.path.join(report_dir,
+                                                     'per_image.csv'))
+        summaries[seed], accuracies[seed] = summary, summary['accuracy']
+        if seed == args.seeds[0]:
+            predictions = load(predictions_file)
+            first = dict(checkpoint=checkpoint, report=report_dir)
 
-    predictions = load(predictions_file)
-    correct = [int(p['pred_label'][0]) == int(p['gt_label'][0])
-               for p in predictions]
-    tolerance = data_config.part_size / 2
-    model_hits, random_hits = pointing_game_on_predictions(
-        predictions, data_root, tolerance)
+    reference = summaries[args.seeds[0]]['reference']
+    averaged = [label for label, method in
+                summaries[args.seeds[0]]['methods'].items()
+                if method['seeds'] > 1]
+    seed_rows = summarize_seeds(per_seed, reference, RATE_METRICS,
+                                higher_is_better=HIGHER, averaged=averaged)
+    seeds_text = seeds_markdown_table(seed_rows, HIGHER, reference)
+    write_text(os.path.join(out_dir, 'seeds.md'), seeds_text)
     with open(os.path.join(data_root, 'class_names.txt')) as stream:
         classes = stream.read().split()
+    drawn = draw_maps(predictions, classes, data_root, out_dir,
+                      args.num_maps)
+    main_summary = summaries[args.seeds[0]]
+    means = {}
+    for row in main_summary['rows']:
+        means.setdefault(row['method'], {})[row['metric']] = row['mean']
     metrics = {
-        'test_images': len(predictions),
+        'test_images': main_summary['images'],
         'num_classes': len(classes),
-        'accuracy': float(np.mean(correct)),
+        'accuracy': accuracies[args.seeds[0]][reference],
+        'accuracy_per_seed': accuracies,
         'chance_accuracy': 1 / len(classes),
-        'pointing_game_top_map': float(model_hits.nanmean()),
-        'pointing_game_random_map': float(random_hits.nanmean()),
-        'pointing_tolerance_px': tolerance,
-        'checkpoint': checkpoint,
+        'colour_histogram_accuracy': shortcut.accuracy,
+        'colour_histogram_chance': shortcut.chance,
+        'benchmark_valid': all(c['passed'] for c in main_summary['validity']),
+        'validity': main_summary['validity'],
+        'means': means,
+        'seeds': args.seeds,
+        'checkpoint': first['checkpoint'],
+        'report': first['report'],
         'config': args.config,
     }
     write_json(os.path.join(out_dir, 'metrics.json'), metrics)
-    drawn = draw_maps(predictions, classes, out_dir, args.num_maps)
-    print(f'\naccuracy {metrics["accuracy"]:.3f} (chance '
-          f'{metrics["chance_accuracy"]:.3f}) on {len(predictions)} test '
-          'images')
-    print(f'pointing game: top-ranked map {metrics["pointing_game_top_map"]:.3f}'
-          f', random map {metrics["pointing_game_random_map"]:.3f} '
-          f'(peak within {tolerance:g} px of a part)')
-    print(f'metrics: {out_dir}/metrics.json; {drawn} attention-map figures '
-          f'in {out_dir}/maps/')
+
+    print(f'\naccuracy on {metrics["test_images"]} test images (chance '
+          f'{metrics["chance_accuracy"]:.3f}): ' + ', '.join(
+              f'{name} {value:.3f}' for name, value in
+              accuracies[args.seeds[0]].items()))
+    print(f'colour-histogram classifier: {shortcut.accuracy:.3f} (chance '
+          f'{shortcut.chance:.3f})')
+    print('benchmark valid (oracle beats anti-oracle and model-free map): '
+          + ('yes' if metrics['benchmark_valid'] else 'NO'))
+    print('\n' + compact_table(main_summary['rows'], HIGHER))
+    if len(args.seeds) > 1:
+        print(f'\nover seeds {args.seeds}:\n' + seeds_text)
+    print(f'reports: {out_dir}/seed_*/benchmark/saliency.md, '
+          f'per_image.csv; {out_dir}/seeds.md; {out_dir}/metrics.json; '
+          f'{drawn} map figures in {out_dir}/maps/')
 
 
 if __name__ == '__main__':

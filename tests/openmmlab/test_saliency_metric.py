@@ -51,11 +51,13 @@ def test_metric_without_the_hook_says_what_to_add(tiny_cfg):
 
 
 def test_unknown_method_is_refused():
-    with pytest.raises(ValueError, match="unknown method 'gradcam-x'"):
+    with pytest.raises(ValueError, match="Unknown saliency method 'gradcam-x'"
+                       ".*Did you mean 'gradcam'"):
         SaliencyMetric(method='gradcam-x')
 
 
-def test_eval_saliency_tool_writes_table_csv_and_plot(tiny_cfg, tmp_path):
+def test_eval_saliency_tool_scores_methods_and_controls_on_ground_truth(
+        tiny_cfg, tmp_path):
     # an untrained model: the tool's plumbing is under test, not accuracy
     model = MODELS.build(
         dict(tiny_cfg.model, data_preprocessor=tiny_cfg.data_preprocessor))
@@ -66,23 +68,73 @@ def test_eval_saliency_tool_writes_table_csv_and_plot(tiny_cfg, tmp_path):
     out_dir = tmp_path / 'report'
     result = subprocess.run(
         [sys.executable, 'tools/eval_saliency.py', config, checkpoint,
+         '--methods', 'attention', 'norm',
          '--cnn-config', config, '--cnn-checkpoint', checkpoint,
-         '--cnn-methods', 'norm', 'gradcam', 'rise', '--rise-masks', '8',
-         '--num-images', '10', '--max-steps', '4', '--batch-size', '32',
-         '--out-dir', str(out_dir)],
+         '--cnn-methods', 'gradcam', 'rise', '--rise-masks', '8',
+         '--num-images', '10', '--perturbation-images', '6',
+         '--max-steps', '4', '--batch-size', '32', '--random-seeds', '2',
+         '--sanity', '--out-dir', str(out_dir)],
         cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(os.listdir(out_dir)) == [
-        'curves.png', 'saliency.csv', 'saliency.md'
+        'curves.png', 'per_image.csv', 'saliency.csv', 'saliency.md',
+        'summary.json'
     ]
     table = (out_dir / 'saliency.md').read_text()
-    for label in ('BR-NPA', 'norm map (CNN)', 'Grad-CAM (CNN)',
-                  'RISE (CNN)'):
+    for label in ('BR-NPA', 'BR-NPA norm map', 'uniform random (2 seeds)',
+                  'centred Gaussian', 'colour saturation (no model)',
+                  'oracle', 'anti-oracle', 'CNN Grad-CAM'):
         assert f'| {label} | 10 |' in table
-    assert 'random maps score' in table
+    assert '| CNN RISE | 6 |' in table  # expensive: perturbation images
+    assert 'Holm-corrected' in table and 'Benchmark validity' in table
     rows = list(csv.DictReader(open(out_dir / 'saliency.csv')))
-    assert {row['metric'] for row in rows} == set(KEYS) | {'pointing'}
+    ground_truth = {'gt_pointing', 'gt_energy', 'gt_faithfulness'}
+    assert {row['metric'] for row in rows} == set(KEYS) | ground_truth | {
+        'gt_coverage', 'randomisation'}
+    by = {(row['method'], row['metric']): row for row in rows}
+    assert by[('oracle', 'gt_pointing')]['mean'] == '1'
+    assert by[('anti-oracle', 'gt_pointing')]['mean'] == '0'
+    assert by[('oracle', 'gt_pointing')]['interval'] == 'clopper-pearson'
+    assert by[('oracle', 'gt_pointing')]['test'] == 'mcnemar'
+    assert by[('oracle', 'dauc')]['test'] == 'wilcoxon'
     assert all(row['p_value'] == 'nan' for row in rows
                if row['method'] == 'BR-NPA')
-    assert all(0 <= float(row['p_value']) <= 1 for row in rows
-               if row['method'] != 'BR-NPA' and row['p_value'] != 'nan')
+    # RISE (expensive) ran on the 6 perturbation images only
+    assert by[('CNN RISE', 'gt_energy')]['count'] == '6'
+    assert by[('CNN Grad-CAM', 'gt_energy')]['count'] == '10'
+    assert by[('BR-NPA', 'dauc')]['count'] == '6'
+    per_image = list(csv.DictReader(open(out_dir / 'per_image.csv')))
+    assert len({row['image'] for row in per_image}) == 10
+    assert {row['method'] for row in per_image} == {
+        row['method'] for row in rows}
+
+
+def test_eval_saliency_tool_refuses_unknown_methods(tiny_cfg, tmp_path):
+    config = str(tmp_path / 'tiny.py')
+    tiny_cfg.dump(config)
+    result = subprocess.run(
+        [sys.executable, 'tools/eval_saliency.py', config, 'none.pth',
+         '--methods', 'atention'], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "unknown saliency methods ['atention']" in result.stderr
+
+
+def test_a_third_party_plugin_method_reaches_the_report_tool(tiny_cfg,
+                                                             tmp_path):
+    model = MODELS.build(
+        dict(tiny_cfg.model, data_preprocessor=tiny_cfg.data_preprocessor))
+    checkpoint = str(tmp_path / 'untrained.pth')
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    config = str(tmp_path / 'tiny.py')
+    tiny_cfg.dump(config)
+    plugin_path = os.path.join(REPO, 'tests', 'plugin_example')
+    result = subprocess.run(
+        [sys.executable, 'tools/eval_saliency.py', config, checkpoint,
+         '--methods', 'attention', 'centre-bias', '--controls',
+         '--num-images', '4', '--max-steps', '2',
+         '--out-dir', str(tmp_path / 'report')],
+        cwd=REPO, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=plugin_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = (tmp_path / 'report' / 'saliency.md').read_text()
+    assert '| BR-NPA centre-bias | 4 |' in table

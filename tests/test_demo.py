@@ -1,0 +1,40 @@
+"""The README's main job, tools/demo.py, end to end on a shrunk setting."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.slow
+def test_demo_trains_scores_controls_over_seeds_and_draws(tmp_path):
+    out = tmp_path / 'demo'
+    result = subprocess.run(
+        [sys.executable, 'tools/demo.py', '--out-dir', str(out),
+         '--data-root', str(tmp_path / 'data'), '--train-per-class', '6',
+         '--test-per-class', '3', '--epochs', '1', '--seeds', '0', '1',
+         '--perturbation-images', '4', '--max-steps', '4',
+         '--rise-masks', '8', '--random-seeds', '2', '--num-maps', '4'],
+        cwd=REPO, capture_output=True, text=True,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / 'metrics.json').read_text())
+    assert metrics['test_images'] == 18 and metrics['num_classes'] == 6
+    assert 0 <= metrics['accuracy'] <= 1
+    assert metrics['seeds'] == [0, 1]
+    assert {'BR-NPA', 'oracle', 'anti-oracle', 'GAP CNN Grad-CAM',
+            'GAP CNN RISE'} <= set(metrics['means'])
+    assert isinstance(metrics['benchmark_valid'], bool)
+    for seed in (0, 1):
+        report = out / f'seed_{seed}' / 'benchmark'
+        assert (report / 'per_image.csv').is_file()
+        assert 'Holm-corrected' in (report / 'saliency.md').read_text()
+    seeds = (out / 'seeds.md').read_text()
+    assert '| BR-NPA | 2 |' in seeds
+    assert sorted(os.listdir(out / 'maps')) == [
+        '00.png', '01.png', '02.png', '03.png', 'overview.png']
+    assert 'colour-histogram classifier' in result.stdout
+    assert 'benchmark valid' in result.stdout
