@@ -20,7 +20,8 @@ def test_project_model_index_is_found_and_read():
     datasets = {e.dataset for e in entries}
     assert datasets == {'CUB-200-2011', 'Stanford Cars', 'FGVC-Aircraft',
                         'Market-1501', 'mini-ImageNet',
-                        'generated parts (8 classes, 200 test images)'}
+                        'generated ground-truth benchmark (6 classes, 240 '
+                        'test images)'}
     # Only the model trained by `make demo` is published (and shipped); the
     # real-data entries have no weights and no numbers yet.
     published = [e for e in entries if e.weights is not None]
