@@ -93,19 +93,24 @@ def _grey_image():
     return np.full((SIZE, SIZE, 3), 128, np.uint8)
 
 
-def _record_labels(monkeypatch):
-    texts = []
-    original = render._label
+def _record(monkeypatch, name):
+    """The arguments of every call of ``render.<name>`` from now on."""
+    calls = []
+    original = getattr(render, name)
 
-    def spy(image, text):
-        texts.append(text)
-        return original(image, text)
-    monkeypatch.setattr(render, '_label', spy)
-    return texts
+    def spy(*args):
+        calls.append(args)
+        return original(*args)
+    monkeypatch.setattr(render, name, spy)
+    return calls
+
+
+def _texts(calls):
+    return [text for _, text in calls]
 
 
 def test_maps_are_ranked_by_decreasing_activity(monkeypatch):
-    texts = _record_labels(monkeypatch)
+    labels = _record(monkeypatch, '_label')
     cells = [(6, 2), (5, 6), (2, 5)]
     figure = render_ranked_maps(_grey_image(), _peaked_maps(cells),
                                 torch.ones(8, 8), [0.2, 0.7, 0.1],
@@ -113,8 +118,8 @@ def test_maps_are_ranked_by_decreasing_activity(monkeypatch):
     # Activity 0.7 (map 1) first, then 0.2 (map 0), then 0.1 (map 2).
     assert [_hottest_cell(_panel(figure, 2 + k)) for k in range(3)] == [
         cells[1], cells[0], cells[2]]
-    assert texts[2:] == ['rank 1  act 0.70', 'rank 2  act 0.20',
-                         'rank 3  act 0.10']
+    assert _texts(labels)[2:] == ['rank 1  act 0.70', 'rank 2  act 0.20',
+                                  'rank 3  act 0.10']
     # The R channel of the overlay is rank 1.
     overlay = _panel(figure, 1).astype(int)
     red = overlay[..., 0] - overlay[..., 1:].max(-1)
@@ -124,13 +129,14 @@ def test_maps_are_ranked_by_decreasing_activity(monkeypatch):
 
 def test_ties_keep_order_and_no_activity_keeps_the_given_order(
         monkeypatch):
-    texts = _record_labels(monkeypatch)
+    labels = _record(monkeypatch, '_label')
     cells = [(6, 2), (5, 6), (2, 5)]
     attention = _peaked_maps(cells)
     figure = render_ranked_maps(_grey_image(), attention, torch.ones(8, 8),
                                 opacity=1.0)
     assert [_hottest_cell(_panel(figure, 2 + k)) for k in range(3)] == cells
-    assert texts[1:] == ['map 1-3 as R,G,B', 'map 1', 'map 2', 'map 3']
+    assert _texts(labels)[1:] == ['map 1-3 as R,G,B', 'map 1', 'map 2',
+                                  'map 3']
     tied = render_ranked_maps(_grey_image(), attention, torch.ones(8, 8),
                               torch.tensor([0.3, 0.5, 0.3]), opacity=1.0)
     assert [_hottest_cell(_panel(tied, 2 + k)) for k in range(3)] == [
@@ -138,13 +144,7 @@ def test_ties_keep_order_and_no_activity_keeps_the_given_order(
 
 
 def test_one_colour_scale_per_row_makes_a_weak_map_look_weak(monkeypatch):
-    peaks = []
-    original = render._colour_bar
-
-    def spy(height, peak):
-        peaks.append(peak)
-        return original(height, peak)
-    monkeypatch.setattr(render, '_colour_bar', spy)
+    bars = _record(monkeypatch, '_colour_bar')
     attention = _peaked_maps([(6, 2), (3, 5)], low=0.0)
     attention[1] *= 0.1  # attention x norm 10 times smaller
     norm = torch.full((8, 8), 0.5)
@@ -159,7 +159,8 @@ def test_one_colour_scale_per_row_makes_a_weak_map_look_weak(monkeypatch):
     assert strong.tolist() == top_colour.tolist()
     assert weak.tolist() != top_colour.tolist()
     assert _heat_values(weak) == pytest.approx(0.1, abs=0.02)
-    assert peaks == [pytest.approx(0.5)]  # the max of attention x norm
+    # the max of attention x norm
+    assert [peak for _, peak in bars] == [pytest.approx(0.5)]
 
 
 def test_colour_bar_runs_from_zero_at_the_bottom_to_one_at_the_top():

@@ -18,6 +18,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 KEYS = ('dauc', 'iauc', 'dc', 'ic', 'avg_drop', 'avg_increase', 'sparsity')
 
 
+def untrained(cfg, folder):
+    """(config file, checkpoint) of an untrained model: the tools'
+    plumbing is under test, not accuracy."""
+    model = MODELS.build(dict(cfg.model,
+                              data_preprocessor=cfg.data_preprocessor))
+    checkpoint = str(folder / 'untrained.pth')
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    config = str(folder / 'tiny.py')
+    cfg.dump(config)
+    return config, checkpoint
+
+
 def saliency_config(cfg, method='attention', hook=True):
     cfg.test_evaluator = [
         dict(type='Accuracy', topk=(1, )),
@@ -58,13 +70,7 @@ def test_unknown_method_is_refused():
 
 def test_eval_saliency_tool_scores_methods_and_controls_on_ground_truth(
         tiny_cfg, tmp_path):
-    # an untrained model: the tool's plumbing is under test, not accuracy
-    model = MODELS.build(
-        dict(tiny_cfg.model, data_preprocessor=tiny_cfg.data_preprocessor))
-    checkpoint = str(tmp_path / 'untrained.pth')
-    torch.save({'state_dict': model.state_dict()}, checkpoint)
-    config = str(tmp_path / 'tiny.py')
-    tiny_cfg.dump(config)
+    config, checkpoint = untrained(tiny_cfg, tmp_path)
     out_dir = tmp_path / 'report'
     result = subprocess.run(
         [sys.executable, 'tools/eval_saliency.py', config, checkpoint,
@@ -121,12 +127,7 @@ def test_eval_saliency_tool_refuses_unknown_methods(tiny_cfg, tmp_path):
 
 def test_a_third_party_plugin_method_reaches_the_report_tool(tiny_cfg,
                                                              tmp_path):
-    model = MODELS.build(
-        dict(tiny_cfg.model, data_preprocessor=tiny_cfg.data_preprocessor))
-    checkpoint = str(tmp_path / 'untrained.pth')
-    torch.save({'state_dict': model.state_dict()}, checkpoint)
-    config = str(tmp_path / 'tiny.py')
-    tiny_cfg.dump(config)
+    config, checkpoint = untrained(tiny_cfg, tmp_path)
     plugin_path = os.path.join(REPO, 'tests', 'plugin_example')
     result = subprocess.run(
         [sys.executable, 'tools/eval_saliency.py', config, checkpoint,
