@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from .plugins import (Adapter, AdapterUnavailableError,
                       HighResolutionBackbone, SaliencyMethod, UnknownNameError,
-                      plugin_hooks, plugin_sources, registered)
+                      plugin_hooks, plugin_sources, registered_by_plugin)
 from .version import __version__
 from .zoo import (CACHE_ENV, MIRROR_ENV, DownloadError, MetafileError,
                   NoCheckpointError, ZooEntry, get_entry, resolve_checkpoint,
@@ -54,16 +54,19 @@ def _adapter_report(adapter: Adapter, check: bool) -> Dict[str, Any]:
 
 def plugin_report(check: bool = False) -> List[Dict[str, Any]]:
     """What ``brnpa plugins`` shows, as plain data (also its --json)."""
+    provided = {hook: registered_by_plugin(hook, kind)
+                for hook, (_, kind) in _REGISTRATIONS.items()}
     report = []
     for name, source in sorted(plugin_sources().items()):
         entry = dict(name=name, distribution=source.distribution,
                      version=source.version, error=source.error, hooks=[],
-                     provides={})
+                     provides={}, problems=list(source.problems))
         if source.error is None:
-            entry['hooks'] = plugin_hooks(name)
+            entry['hooks'] = [h for h in plugin_hooks(name)
+                              if h in _REGISTRATIONS]
             for hook in entry['hooks']:
                 label, kind = _REGISTRATIONS[hook]
-                items = registered(hook, kind, plugins=[name]).values()
+                items = provided[hook].get(name, [])
                 entry['provides'][label] = [
                     _adapter_report(item, check) if kind is Adapter else
                     dict(name=item.name) for item in items]
@@ -76,7 +79,7 @@ def _print_plugins(report: List[Dict[str, Any]]) -> None:
         print(f"{plugin['name']}  ({plugin['distribution']} "
               f"{plugin['version']})")
         if plugin['error']:
-            print(f"  failed to load: {plugin['error']}")
+            print(f"  not loaded: {plugin['error']}")
             continue
         print(f"  hooks: {', '.join(plugin['hooks']) or '-'}")
         for label, items in plugin['provides'].items():
@@ -89,6 +92,8 @@ def _print_plugins(report: List[Dict[str, Any]]) -> None:
                          if item['available'] else
                          f"unavailable: {item['reason']}")
                 print(f"  adapter {item['name']} ({item['module']}): {state}")
+        for problem in plugin['problems']:
+            print(f'  problem: {problem}')
 
 
 def cmd_plugins(args) -> int:

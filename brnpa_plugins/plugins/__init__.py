@@ -10,18 +10,22 @@ from .backbones import (HighResolutionBackbone, high_resolution_backbones,
                         to_high_resolution)
 from .hookspecs import hookimpl, hookspec
 from .manager import (DEFAULT_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP,
-                      UnknownNameError, activate_imported_ecosystems,
-                      builtin_adapters, get_plugin_manager, plugin_hooks,
+                      PluginWarning, UnknownNameError,
+                      activate_imported_ecosystems, builtin_adapters,
+                      get_plugin_manager, plugin_hooks, plugin_problems,
                       plugin_sources, registered, registered_adapters,
-                      reset_plugins)
+                      registered_by_plugin, reset_plugins)
 from .saliency import SaliencyMethod, get_saliency_method, saliency_methods
 
 __all__ = [
     'Adapter', 'AdapterUnavailableError', 'DEFAULT_PLUGINS',
     'DISABLE_AUTOLOAD_ENV', 'ENTRY_POINT_GROUP', 'HighResolutionBackbone',
+    'PluginWarning',
     'SaliencyMethod', 'UnknownNameError', 'activate_imported_ecosystems',
     'builtin_adapters', 'get_plugin_manager', 'get_saliency_method',
     'high_resolution_backbones', 'hookimpl', 'hookspec', 'plugin_hooks',
-    'plugin_sources', 'registered', 'registered_adapters', 'reset_plugins',
+    'plugin_problems',
+    'plugin_sources', 'registered', 'registered_adapters',
+    'registered_by_plugin', 'reset_plugins',
     'saliency_methods', 'to_high_resolution'
 ]

@@ -4,14 +4,23 @@ Built-in plugins (``DEFAULT_PLUGINS``) are registered when the manager is
 first needed; they import nothing heavy. Third-party plugins, declared in the
 ``brnpa_plugins`` entry-point group, are loaded once, on the first call of
 :func:`get_plugin_manager`, unless ``BRNPA_PLUGINS_DISABLE_AUTOLOAD=1``.
+
+One broken plugin never takes the others down: a plugin that fails to
+import (or exits while importing) or implements a hook name that does not
+exist is not registered; a hook that raises, or registers a name another
+plugin already registered, or something of the wrong type, loses that
+contribution only. Each problem is reported once as a
+:class:`PluginWarning` naming the plugin and its distribution, and listed by
+``brnpa plugins`` (:func:`plugin_problems`).
 """
 import difflib
 import importlib
 import importlib.metadata
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import pluggy
 
@@ -35,12 +44,26 @@ DEFAULT_PLUGINS = (
 )
 
 
+class PluginWarning(UserWarning):
+    """A plugin failed in part; the rest of the plugins are unaffected."""
+
+
 @dataclass
 class PluginSource:
     """Where a plugin comes from: this package or a distribution."""
     distribution: str
     version: str
-    error: Optional[str] = None  # why an entry point failed to load
+    error: Optional[str] = None  # why it was not registered at all
+    # what it lost at run time: a hook that raised, a duplicate name...
+    problems: List[str] = field(default_factory=list)
+
+    def report(self, name: str, problem: str) -> None:
+        """Record ``problem`` of plugin ``name`` and warn, once."""
+        if problem not in self.problems:
+            self.problems.append(problem)
+            warnings.warn(f'plugin {name!r} ({self.distribution} '
+                          f'{self.version}): {problem}', PluginWarning,
+                          stacklevel=3)
 
 
 @dataclass
@@ -73,6 +96,27 @@ def autoload_disabled() -> bool:
     return value not in ('', '0', 'false', 'no')
 
 
+def _describe(error: BaseException) -> str:
+    return f'{type(error).__name__}: {error}'
+
+
+def unknown_hooks(plugin: Any) -> List[str]:
+    """Names of ``plugin``'s hook implementations that no hook specifies,
+    each with the closest hook name when there is one."""
+    known = [name for name in dir(hookspecs) if name.startswith('brnpa_')]
+    found = []
+    for attribute in dir(plugin):
+        if not attribute.startswith('brnpa_') or attribute in known:
+            continue
+        if not hasattr(getattr(plugin, attribute, None),
+                       f'{hookspecs.PROJECT_NAME}_impl'):
+            continue
+        close = difflib.get_close_matches(attribute, known, n=1)
+        found.append(attribute + (f" (did you mean '{close[0]}'?)"
+                                  if close else ''))
+    return found
+
+
 def _load_entry_points(state: _State) -> None:
     for dist in importlib.metadata.distributions():
         for entry_point in dist.entry_points.select(group=ENTRY_POINT_GROUP):
@@ -83,11 +127,23 @@ def _load_entry_points(state: _State) -> None:
             state.sources[name] = source
             try:
                 plugin = entry_point.load()
-                state.manager.register(plugin, name=name)
-            except Exception as error:  # noqa: BLE001
+            except (Exception, SystemExit) as error:  # noqa: BLE001
                 # One broken plugin must not take the command or the other
                 # plugins down; `brnpa plugins` shows the reason.
-                source.error = f'{type(error).__name__}: {error}'
+                source.error = f'failed to import: {_describe(error)}'
+                source.report(name, f'{source.error}; skipped')
+                continue
+            unknown = unknown_hooks(plugin)
+            if unknown:
+                source.error = ('implements unknown hooks: ' +
+                                ', '.join(unknown))
+                source.report(name, f'{source.error}; skipped')
+                continue
+            try:
+                state.manager.register(plugin, name=name)
+            except Exception as error:  # noqa: BLE001
+                source.error = f'failed to register: {_describe(error)}'
+                source.report(name, f'{source.error}; skipped')
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -115,31 +171,49 @@ def plugin_sources() -> Dict[str, PluginSource]:
     return dict(_builtin_state().sources)
 
 
-def _collect(caller: Callable, kind: type) -> Dict[str, Any]:
+def _collect(manager: pluggy.PluginManager, hook_name: str, kind: type,
+             plugins: Optional[Iterable[str]] = None
+             ) -> Tuple[Dict[str, Any], Dict[str, str]]:
+    """Call every implementation of a hook, one plugin at a time.
+
+    A plugin whose hook raises, or registers a name already taken or an
+    item of another type, loses that contribution (reported); the other
+    plugins' items are kept.
+
+    Returns:
+        (item name -> item, item name -> name of the plugin that owns it).
+    """
     items: Dict[str, Any] = {}
+    owners: Dict[str, str] = {}
+    sources = _builtin_state().sources
+    keep = None if plugins is None else set(plugins)
+    for implementation in getattr(manager.hook, hook_name).get_hookimpls():
+        plugin = implementation.plugin_name
+        if keep is not None and plugin not in keep:
+            continue
+        # a plugin registered with the manager by code, not an entry point
+        source = sources.setdefault(plugin, PluginSource('(in code)', '-'))
 
-    def register(item):
-        if not isinstance(item, kind):
-            raise TypeError(f'register() takes a {kind.__name__}, got '
-                            f'{type(item).__name__}: {item!r}')
-        if item.name in items:
-            raise ValueError(
-                f'Two plugins register a {kind.__name__} named '
-                f'{item.name!r}; uninstall or rename one of them.')
-        items[item.name] = item
+        def register(item, plugin=plugin, source=source):
+            if not isinstance(item, kind):
+                source.report(plugin, (
+                    f'{hook_name}: register() takes a {kind.__name__}, got '
+                    f'{type(item).__name__}: {item!r}; skipped'))
+            elif item.name in items:
+                source.report(plugin, (
+                    f'{hook_name}: a {kind.__name__} named {item.name!r} '
+                    f'is already registered by {owners[item.name]!r}; '
+                    'skipped (uninstall or rename one of them)'))
+            else:
+                items[item.name] = item
+                owners[item.name] = plugin
 
-    caller(register=register)
-    return items
-
-
-def _hook_caller(manager: pluggy.PluginManager, hook_name: str,
-                 plugins: Optional[Iterable[str]]) -> Callable:
-    if plugins is None:
-        return getattr(manager.hook, hook_name)
-    keep = set(plugins)
-    others = [plugin for name, plugin in manager.list_name_plugin()
-              if name not in keep]
-    return manager.subset_hook_caller(hook_name, others)
+        try:
+            implementation.function(register=register)
+        except (Exception, SystemExit) as error:  # noqa: BLE001
+            source.report(plugin, f'{hook_name} raised {_describe(error)}; '
+                          'what it registered before is kept')
+    return items, owners
 
 
 def registered(hook_name: str, kind: type,
@@ -153,12 +227,29 @@ def registered(hook_name: str, kind: type,
             None asks all of them.
 
     Returns:
-        dict: item name -> item, in pluggy's call order: the most recently
-        registered plugin first (third-party plugins before the built-in
-        ones), each plugin's items in the order it registers them.
+        dict: item name -> item, in the order plugins were registered (the
+        built-in ones first, so a third-party plugin cannot replace a
+        built-in name), each plugin's items in the order it registers them.
     """
-    return _collect(_hook_caller(get_plugin_manager(), hook_name, plugins),
-                    kind)
+    return _collect(get_plugin_manager(), hook_name, kind, plugins)[0]
+
+
+def registered_by_plugin(hook_name: str, kind: type) -> Dict[str, List[Any]]:
+    """Plugin name -> the items of :func:`registered` it contributed."""
+    items, owners = _collect(get_plugin_manager(), hook_name, kind)
+    by_plugin: Dict[str, List[Any]] = {}
+    for name, item in items.items():
+        by_plugin.setdefault(owners[name], []).append(item)
+    return by_plugin
+
+
+def plugin_problems() -> Dict[str, List[str]]:
+    """Plugin name -> what it failed to do, for plugins that failed."""
+    get_plugin_manager()
+    return {name: ([source.error] if source.error else []) +
+            [p for p in source.problems if source.error is None]
+            for name, source in _builtin_state().sources.items()
+            if source.error or source.problems}
 
 
 def plugin_hooks(name: str) -> List[str]:
@@ -207,9 +298,8 @@ def registered_adapters() -> Dict[str, Adapter]:
 
 def builtin_adapters() -> Dict[str, Adapter]:
     """The built-in adapters, without loading third-party plugins."""
-    caller = _hook_caller(_builtin_state().manager, 'brnpa_register_adapters',
-                          DEFAULT_PLUGINS)
-    return _collect(caller, Adapter)
+    return _collect(_builtin_state().manager, 'brnpa_register_adapters',
+                    Adapter, DEFAULT_PLUGINS)[0]
 
 
 def activate_imported_ecosystems() -> Tuple[str, ...]:

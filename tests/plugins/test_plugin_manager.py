@@ -92,30 +92,96 @@ def test_broken_plugin_is_reported_and_others_still_load(
     assert 'example' in registered_adapters()
 
 
-def test_two_plugins_registering_one_name_is_an_error():
+def install_plugin(folder, distribution, name, source):
+    """A distribution on ``sys.path`` whose entry point ``name`` is the
+    module ``source`` (as ``pip install`` would leave it)."""
+    module = f'{distribution.replace("-", "_")}_module'
+    (folder / f'{module}.py').write_text(source)
+    dist_info = folder / f'{distribution.replace("-", "_")}-1.0.dist-info'
+    dist_info.mkdir()
+    (dist_info / 'METADATA').write_text(
+        f'Metadata-Version: 2.1\nName: {distribution}\nVersion: 1.0\n')
+    (dist_info / 'entry_points.txt').write_text(
+        f'[brnpa_plugins]\n{name} = {module}\n')
 
-    class Duplicate:
 
-        @hookimpl
-        def brnpa_register_saliency_methods(self, register):
-            register(SaliencyMethod('brnpa', lambda m, x, t: x))
+HEADER = """
+from brnpa_plugins.plugins import SaliencyMethod, hookimpl
+"""
+BROKEN = {
+    'exits': 'import sys\nsys.exit(3)\n',
+    'typo': HEADER + """
+@hookimpl
+def brnpa_register_saliency_method(register):
+    pass
+""",
+    'raises': HEADER + """
+@hookimpl
+def brnpa_register_saliency_methods(register):
+    register(SaliencyMethod('kept-before-the-error', lambda m, x, t: x))
+    raise RuntimeError('bad plugin')
 
-    get_plugin_manager().register(Duplicate(), name='duplicate')
-    with pytest.raises(ValueError, match="named 'brnpa'"):
-        saliency_methods()
+@hookimpl
+def brnpa_register_zoo_entries(register):
+    register('not a ZooEntry')
+""",
+    'duplicate': HEADER + """
+@hookimpl
+def brnpa_register_saliency_methods(register):
+    register(SaliencyMethod('brnpa', lambda m, x, t: x))
+    register(SaliencyMethod('own-method', lambda m, x, t: x))
+""",
+}
 
 
-def test_register_rejects_other_types():
+@pytest.fixture
+def broken_plugins(example_plugin, tmp_path, monkeypatch):
+    for kind, source in BROKEN.items():
+        install_plugin(tmp_path, f'brnpa-{kind}-plugin', kind, source)
+    monkeypatch.syspath_prepend(str(tmp_path))
 
-    class Wrong:
 
-        @hookimpl
-        def brnpa_register_saliency_methods(self, register):
-            register('not a SaliencyMethod')
+def test_broken_plugins_are_named_and_isolated(broken_plugins):
+    from brnpa_plugins.plugins import PluginWarning, plugin_problems
+    from brnpa_plugins.zoo import zoo_entries
+    with pytest.warns(PluginWarning) as caught:
+        methods = saliency_methods()
+        entries = zoo_entries()
+    problems = plugin_problems()
+    assert 'SystemExit: 3' in problems['exits'][0]
+    assert "brnpa_register_saliency_method (did you mean " \
+        "'brnpa_register_saliency_methods'?)" in problems['typo'][0]
+    assert any('RuntimeError: bad plugin' in p for p in problems['raises'])
+    assert any('takes a ZooEntry, got str' in p for p in problems['raises'])
+    assert any("named 'brnpa' is already registered by "
+               "'brnpa_plugins.plugins.builtin.saliency'" in p
+               for p in problems['duplicate'])
+    # what the broken plugins did right, and every other plugin, still works
+    assert {'kept-before-the-error', 'own-method', 'centre-bias',
+            'attention'} <= set(methods)
+    assert methods['brnpa'].description.startswith('most active BR-NPA')
+    assert 'brnpa_resnet18-w16_1xb32_synthetic-parts' in entries
+    assert 'example' in registered_adapters()
+    text = ' '.join(str(w.message) for w in caught)
+    assert "plugin 'raises' (brnpa-raises-plugin 1.0)" in text
+    assert "plugin 'exits' (brnpa-exits-plugin 1.0)" in text
 
-    get_plugin_manager().register(Wrong(), name='wrong')
-    with pytest.raises(TypeError, match='takes a SaliencyMethod, got str'):
-        saliency_methods()
+
+def test_brnpa_plugins_lists_the_problems_and_still_works(broken_plugins,
+                                                          capsys):
+    import warnings
+
+    from brnpa_plugins.cli import main
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        assert main(['plugins']) == 0
+        assert main(['zoo', 'list']) == 0
+    out = capsys.readouterr().out
+    assert 'exits  (brnpa-exits-plugin 1.0)\n  not loaded: failed to ' \
+        'import: SystemExit: 3' in out
+    assert 'problem: brnpa_register_saliency_methods raised RuntimeError' \
+        in out
+    assert 'saliency methods (1): own-method' in out  # not the duplicate
 
 
 def _run(code):
