@@ -41,7 +41,7 @@ import torch  # noqa: E402
 import brnpa_plugins.openmmlab  # noqa: E402,F401
 from brnpa_plugins.evaluation import (compute_saliency,  # noqa: E402
                                       perturbation_curves, step_plan)
-from brnpa_plugins.evaluation.report import write_text  # noqa: E402
+from brnpa_plugins.core import atomic_write_text  # noqa: E402
 from brnpa_plugins.openmmlab.saliency_metric import \
     saliency_layers  # noqa: E402
 
@@ -271,7 +271,7 @@ def main(argv=None):
             f'{table(rows)}')
     print(text)
     if args.out:
-        write_text(args.out, text)
+        atomic_write_text(args.out, text)
 
 
 if __name__ == '__main__':

@@ -23,7 +23,6 @@ the rise of the process's peak resident memory (VmHWM) on a CPU (Linux).
 import argparse
 import concurrent.futures
 import ctypes
-import json
 import multiprocessing
 import os
 import platform
@@ -33,7 +32,6 @@ from typing import NamedTuple, Optional
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
                           'configs', 'brnpa')
-HIGHRES_STAGES = ('layer3', 'layer4')
 
 
 
@@ -42,7 +40,7 @@ class Case(NamedTuple):
     name: str
     config: str  # {} is the dataset
     distill: bool  # train the student through the teacher (KD configs)
-    checkpointing: bool  # gradient checkpointing of HIGHRES_STAGES
+    checkpointing: bool  # gradient checkpointing of HIGH_RESOLUTION_STAGES
 
 
 HIGHRES = 'brnpa-highres-kd_resnet50_8xb12_{}.py'
@@ -126,6 +124,7 @@ def _build(config: str, teacher: str, checkpointing: bool):
 
     import brnpa_plugins.openmmlab  # noqa: F401
     from brnpa_plugins.openmmlab.distiller import student_config
+    from brnpa_plugins.core.highres import HIGH_RESOLUTION_STAGES
     from brnpa_plugins.openmmlab.hooks import enable_gradient_checkpointing
     from mmpretrain.registry import MODELS
     cfg = Config.fromfile(os.path.join(CONFIG_DIR, config))
@@ -139,7 +138,7 @@ def _build(config: str, teacher: str, checkpointing: bool):
             model_cfg = student_config(model_cfg)
     model = MODELS.build(model_cfg)
     if checkpointing:
-        enable_gradient_checkpointing(model.backbone, HIGHRES_STAGES)
+        enable_gradient_checkpointing(model.backbone, HIGH_RESOLUTION_STAGES)
     return model
 
 
@@ -283,11 +282,9 @@ def main(argv=None) -> list:
     print(f'Machine: {host}')
     print(table(rows, args))
     if args.out:
-        from brnpa_plugins.core import atomic_write
-        payload = dict(machine=host, args=vars(args), rows=rows)
-        atomic_write(args.out,
-                     lambda stream: json.dump(payload, stream, indent=2),
-                     mode='w')
+        from brnpa_plugins.core import atomic_write_json
+        atomic_write_json(args.out, dict(machine=host, args=vars(args),
+                                         rows=rows))
     return rows
 
 

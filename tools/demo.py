@@ -101,12 +101,6 @@ def train(config, work_dir, data_root, seed, epochs):
         return stream.read().strip()
 
 
-def write_json(path, payload):
-    from brnpa_plugins.core import atomic_write
-    atomic_write(path, lambda stream: json.dump(payload, stream, indent=2),
-                 mode='w')
-
-
 def draw_maps(predictions, classes, data_root, out_dir, count):
     """One PNG per test image (one per class first), and an overview."""
     from brnpa_plugins.core import render_ranked_maps, save_png
@@ -181,9 +175,10 @@ def main(argv=None):
     sys.path.insert(0, REPO)
     from mmengine import load
 
+    from brnpa_plugins.core import atomic_write_json, atomic_write_text
     from brnpa_plugins.data import SyntheticPartsConfig, generate_part_dataset
     from brnpa_plugins.evaluation.report import (seeds_markdown_table,
-                                                 summarize_seeds, write_text)
+                                                 summarize_seeds)
     from brnpa_plugins.evaluation.shortcuts import colour_histogram_accuracy
     sys.path.insert(0, os.path.join(REPO, 'tools'))
     from eval_saliency import HIGHER, RATE_METRICS
@@ -229,7 +224,7 @@ def main(argv=None):
     seed_rows = summarize_seeds(per_seed, reference, RATE_METRICS,
                                 higher_is_better=HIGHER, averaged=averaged)
     seeds_text = seeds_markdown_table(seed_rows, HIGHER, reference)
-    write_text(os.path.join(out_dir, 'seeds.md'), seeds_text)
+    atomic_write_text(os.path.join(out_dir, 'seeds.md'), seeds_text)
     with open(os.path.join(data_root, 'class_names.txt')) as stream:
         classes = stream.read().split()
     drawn = draw_maps(predictions, classes, data_root, out_dir,
@@ -254,7 +249,7 @@ def main(argv=None):
         'report': first['report'],
         'config': args.config,
     }
-    write_json(os.path.join(out_dir, 'metrics.json'), metrics)
+    atomic_write_json(os.path.join(out_dir, 'metrics.json'), metrics)
 
     print(f'\naccuracy on {metrics["test_images"]} test images (chance '
           f'{metrics["chance_accuracy"]:.3f}): ' + ', '.join(

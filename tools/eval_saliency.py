@@ -41,7 +41,6 @@ summary), ``per_image.csv`` (every score of every image), ``summary.json``
 and ``curves.png`` (mean deletion and insertion curves).
 """
 import argparse
-import json
 import os
 import sys
 from collections import defaultdict
@@ -59,6 +58,8 @@ from mmengine.runner import Runner  # noqa: E402
 from torch import nn  # noqa: E402
 
 import brnpa_plugins.openmmlab  # noqa: E402,F401
+from brnpa_plugins.core import (atomic_write_json,  # noqa: E402
+                                atomic_write_text)
 from brnpa_plugins.core.capture import layer_output  # noqa: E402
 from brnpa_plugins.data import load_part_locations  # noqa: E402
 from brnpa_plugins.data import synthetic  # noqa: E402
@@ -67,8 +68,7 @@ from brnpa_plugins.evaluation import (  # noqa: E402
     pointing_game, predict)
 from brnpa_plugins.evaluation import ground_truth as gt  # noqa: E402
 from brnpa_plugins.evaluation.report import (  # noqa: E402
-    csv_table, markdown_table, per_image_csv, plot_mean_curves, summarize,
-    write_text)
+    csv_table, markdown_table, per_image_csv, plot_mean_curves, summarize)
 from brnpa_plugins.openmmlab.saliency_metric import \
     saliency_layers  # noqa: E402
 from brnpa_plugins.plugins import saliency_methods  # noqa: E402
@@ -575,18 +575,19 @@ def main(argv=None):
     table += (f'\nTest accuracy on these {evaluation.done} images: '
               f'{accuracy_text}.\n')
     os.makedirs(args.out_dir, exist_ok=True)
-    write_text(os.path.join(args.out_dir, 'saliency.md'), table)
-    write_text(os.path.join(args.out_dir, 'saliency.csv'), csv_table(rows))
-    write_text(os.path.join(args.out_dir, 'per_image.csv'),
-               per_image_csv(scores, evaluation.image_ids))
+    atomic_write_text(os.path.join(args.out_dir, 'saliency.md'), table)
+    atomic_write_text(os.path.join(args.out_dir, 'saliency.csv'),
+                      csv_table(rows))
+    atomic_write_text(os.path.join(args.out_dir, 'per_image.csv'),
+                      per_image_csv(scores, evaluation.image_ids))
     summary = dict(
         images=evaluation.done, accuracy=accuracy, reference=reference,
         tolerance_px=tolerance, validity=checks,
         methods={e.label: dict(model=e.model, method=e.method,
                                seeds=e.seeds) for e in explainers},
         rows=[row._asdict() for row in rows])
-    write_text(os.path.join(args.out_dir, 'summary.json'),
-               json.dumps(summary, indent=2, default=float))
+    atomic_write_json(os.path.join(args.out_dir, 'summary.json'), summary,
+                      default=float)
     if curves:
         plot_mean_curves(curves, os.path.join(args.out_dir, 'curves.png'),
                          title=f'{min(len(c["deletion"]) for c in curves.values())}'

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from brnpa_plugins.core import atomic_write
+from brnpa_plugins.core import atomic_write_text
 from brnpa_plugins.zoo.markdown import render_model_zoo
 from brnpa_plugins.zoo.metafile import find_model_index, read_model_index
 
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
             return 1
         return 0
     if current != text:
-        atomic_write(out, lambda stream: stream.write(text.encode('utf-8')))
+        atomic_write_text(out, text)
     print(out)
     return 0
 

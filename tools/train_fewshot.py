@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Sequence
 from mmengine.config import Config, DictAction
 
 from brnpa_plugins.fewshot import run
-from brnpa_plugins.core import atomic_write
+from brnpa_plugins.core import atomic_write_text
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -51,8 +51,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     work_dir = args.work_dir or cfg.get('work_dir') or os.path.join(
         'work_dirs', name)
     cfg.work_dir = work_dir
-    atomic_write(os.path.join(work_dir, f'{name}.py'),
-                 lambda stream: stream.write(cfg.pretty_text), mode='w')
+    atomic_write_text(os.path.join(work_dir, f'{name}.py'), cfg.pretty_text)
     return run(cfg, work_dir, args.resume)
 
 

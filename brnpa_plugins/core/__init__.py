@@ -6,13 +6,14 @@ on these pieces.
 from .distill import DistillationLoss, check_distillation_args, distillation_loss
 from .grouping import BRNPA, BRNPAOutput
 from .io import (allow_numpy_in_checkpoints, atomic_path, atomic_save,
-                 atomic_write)
+                 atomic_write, atomic_write_json, atomic_write_text)
 from .highres import make_high_resolution, set_stage_stride
 from .maps import explanation_maps, min_max_normalize, saliency_map, upsample
 from .render import heat_colormap, render_ranked_maps, save_png, save_ranked_maps
 
 __all__ = [
     'allow_numpy_in_checkpoints', 'atomic_path', 'atomic_save', 'atomic_write',
+    'atomic_write_json', 'atomic_write_text',
     'BRNPA', 'BRNPAOutput', 'DistillationLoss', 'check_distillation_args',
     'distillation_loss', 'explanation_maps', 'heat_colormap',
     'make_high_resolution', 'min_max_normalize', 'render_ranked_maps',

@@ -10,6 +10,9 @@ from torch import nn
 
 #: torchvision (and torchreid) ResNets name their four stages like this.
 RESNET_STAGES = ('layer1', 'layer2', 'layer3', 'layer4')
+#: The stages whose first block gets stride 1 in the high-resolution form
+#: (spec section 1): strides (1, 2, 2, 2) become (1, 2, 1, 1).
+HIGH_RESOLUTION_STAGES = ('layer3', 'layer4')
 
 
 def _first_block(stage: nn.Module) -> nn.Module:
@@ -36,7 +39,7 @@ def set_stage_stride(stage: nn.Module, stride: int = 1) -> int:
 
 
 def make_high_resolution(model: nn.Module,
-                         stages: Sequence[str] = ('layer3', 'layer4')
+                         stages: Sequence[str] = HIGH_RESOLUTION_STAGES
                          ) -> nn.Module:
     """Turn a torchvision-style ResNet into its high-resolution form in place.
 

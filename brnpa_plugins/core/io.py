@@ -6,6 +6,7 @@ once it is complete, so an interrupted run leaves either the old file or the
 new one, never a truncated one.
 """
 import contextlib
+import json
 import os
 import uuid
 from typing import IO, Any, Callable, Iterator, Union
@@ -48,6 +49,21 @@ def atomic_write(path: PathLike, write: Callable[[IO], Any],
         with os.fdopen(os.open(tmp, flags, 0o666), mode) as stream:
             write(stream)
     return os.fspath(path)
+
+
+def atomic_write_text(path: PathLike, text: str) -> str:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_write`."""
+    return atomic_write(path, lambda stream: stream.write(text.encode(
+        'utf-8')))
+
+
+def atomic_write_json(path: PathLike, payload: Any, **options: Any) -> str:
+    """Write ``payload`` as indented JSON through :func:`atomic_write`.
+
+    Args:
+        options: more keyword arguments of :func:`json.dumps`.
+    """
+    return atomic_write_text(path, json.dumps(payload, indent=2, **options))
 
 
 def atomic_save(obj: Any, path: PathLike) -> str:

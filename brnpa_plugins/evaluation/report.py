@@ -21,7 +21,6 @@ from typing import (AbstractSet, Dict, Iterable, List, Mapping, NamedTuple,
 import numpy as np
 import torch
 
-from ..core.io import atomic_write
 from ..core.render import save_png
 from .perturbation import area_under_curve
 from .statistics import (binary_interval, holm, mean_interval,
@@ -407,11 +406,6 @@ def per_image_csv(scores: Scores, image_ids: Sequence,
                 writer.writerow(
                     (seed_text, image, method, metric, '%.6g' % value))
     return buffer.getvalue()
-
-
-def write_text(path: str, text: str) -> str:
-    """Write a text file atomically (temp file + rename)."""
-    return atomic_write(path, lambda stream: stream.write(text), mode='w')
 
 
 def csv_table(rows: Sequence[Summary]) -> str:

@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock
 
+from ..core.highres import HIGH_RESOLUTION_STAGES
+
 
 def _conv_bn(in_channels: int, out_channels: int, kernel_size: int = 3,
              stride: int = 1) -> nn.Sequential:
@@ -101,10 +103,6 @@ ARCHITECTURES = {
     'resnet18': Architecture(resnet18_stage, (64, 128, 256, 512),
                              (1, 2, 2, 2), imagenet_stem),
 }
-
-#: The stages whose stride becomes 1 in the high-resolution networks.
-HIGH_RESOLUTION_STAGES = ('layer3', 'layer4')
-
 
 class FewShotBackbone(nn.Module):
     """A four-stage embedding network that returns its last feature map.

@@ -5,7 +5,6 @@ renamed over the target, so an interrupted run never leaves a half-written
 checkpoint. Checkpoints hold only tensors and plain Python values (the RNG
 states included), so they load with ``torch.load(weights_only=True)``.
 """
-import json
 import os
 import random
 from typing import Any, Dict, Optional, Union
@@ -14,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.io import atomic_save, atomic_write
+from ..core.io import atomic_save, atomic_write_json
 
 PathLike = Union[str, os.PathLike]
 #: File names inside a work directory.
@@ -29,9 +28,7 @@ def save_checkpoint(state: Dict[str, Any], path: PathLike) -> str:
 
 def save_json(data: Dict[str, Any], path: PathLike) -> str:
     """Write a JSON file atomically (indented, for people to read)."""
-    return atomic_write(path,
-                        lambda stream: json.dump(data, stream, indent=2),
-                        mode='w')
+    return atomic_write_json(path, data)
 
 
 def load_checkpoint(path: PathLike,

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from mmpretrain.registry import DATASETS, HOOKS
 
 from ..core import render_ranked_maps, save_png
+from ..core.highres import HIGH_RESOLUTION_STAGES
 from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD
 
 
@@ -80,7 +81,7 @@ class GradientCheckpointingHook(Hook):
     """
     priority = 'VERY_HIGH'
 
-    def __init__(self, stages: Sequence[str] = ('layer3', 'layer4')):
+    def __init__(self, stages: Sequence[str] = HIGH_RESOLUTION_STAGES):
         if isinstance(stages, str) or not stages:
             raise ValueError('GradientCheckpointingHook: stages must be a '
                              f"non-empty list of stage names, got {stages!r}")

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from brnpa_plugins.core import BRNPA, BRNPAOutput, make_high_resolution
 from brnpa_plugins.core.checks import check_positive_int
+from brnpa_plugins.core.highres import HIGH_RESOLUTION_STAGES
 
 LOSSES = ('softmax', 'triplet')
 
@@ -122,9 +123,10 @@ class Backbone(NamedTuple):
 #: layer3 at stride 1 (32 x 16), the high-resolution model of the paper.
 BACKBONES: Dict[str, Backbone] = {
     'brnpa_resnet18': Backbone('resnet18', 512, ('layer4', )),
-    'brnpa_resnet18_hr': Backbone('resnet18', 512, ('layer3', 'layer4')),
+    'brnpa_resnet18_hr': Backbone('resnet18', 512, HIGH_RESOLUTION_STAGES),
     'brnpa_resnet50': Backbone('resnet50', 2048, ('layer4', )),
-    'brnpa_resnet50_hr': Backbone('resnet50', 2048, ('layer3', 'layer4')),
+    'brnpa_resnet50_hr': Backbone('resnet50', 2048,
+                                  HIGH_RESOLUTION_STAGES),
     'brnpa_osnet_x1_0': Backbone('osnet_x1_0', 512),
     'brnpa_osnet_x0_25': Backbone('osnet_x0_25', 128),
 }

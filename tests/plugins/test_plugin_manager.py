@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from brnpa_plugins.plugins import (DEFAULT_PLUGINS, DISABLE_AUTOLOAD_ENV,
-                                   SaliencyMethod, builtin_adapters,
-                                   get_plugin_manager, hookimpl,
+                                   builtin_adapters, get_plugin_manager,
                                    plugin_sources, registered_adapters,
                                    saliency_methods)
 
