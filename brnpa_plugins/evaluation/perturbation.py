@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..core.checks import check_positive_int
 from .scoring import check_batch_size, class_probabilities, resolve_targets
 
 MODES = ('deletion', 'insertion')
@@ -86,10 +87,7 @@ def step_plan(num_pixels: int, max_steps: int) -> Tuple[int, int]:
     >>> step_plan(56 * 56, 196)
     (16, 196)
     """
-    if not isinstance(max_steps, int) or isinstance(max_steps, bool) \
-            or max_steps < 1:
-        raise ValueError(f'max_steps must be an integer >= 1, got '
-                         f'{max_steps!r} (the authors used 196).')
+    check_positive_int(max_steps, 'max_steps', hint='the authors used 196.')
     per_step = math.ceil(num_pixels / max_steps)
     return per_step, math.ceil(num_pixels / per_step)
 

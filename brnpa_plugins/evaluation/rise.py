@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..core.checks import check_positive_int
 from .scoring import check_batch_size, class_probabilities
 
 
@@ -35,9 +36,7 @@ class RiseMasks:
                  cells: int = 7, probability: float = 0.5, seed: int = 0,
                  device='cpu'):
         for name, value in (('num_masks', num_masks), ('cells', cells)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f'RISE {name} must be an integer >= 1, got '
-                                 f'{value!r}')
+            check_positive_int(value, name, 'RISE: ')
         if not 0.0 < probability <= 1.0:
             raise ValueError(f'RISE probability must lie in (0, 1], got '
                              f'{probability!r}')

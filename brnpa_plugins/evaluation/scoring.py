@@ -10,17 +10,17 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor, nn
 
+from ..core.checks import check_positive_int
+
 #: Builds the inputs with the given indices: LongTensor[n] -> n x C x H x W.
 InputBuilder = Callable[[Tensor], Tensor]
 
 
 def check_batch_size(batch_size: int) -> None:
     """Raise a ValueError naming ``batch_size`` unless it is an int >= 1."""
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) \
-            or batch_size < 1:
-        raise ValueError(f'batch_size must be an integer >= 1, got '
-                         f'{batch_size!r}; it bounds how many images go '
-                         'through the model at once.')
+    check_positive_int(batch_size, 'batch_size',
+                       hint='it bounds how many images go through the model '
+                       'at once.')
 
 
 def _logits(model: nn.Module, inputs: Tensor) -> Tensor:

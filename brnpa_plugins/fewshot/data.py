@@ -15,6 +15,8 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+from ..core.checks import check_positive_int
+
 SPLITS = ('train', 'validation', 'test')
 #: learn2learn's file names abbreviate the validation split.
 SHORT_SPLITS = {'train': 'train', 'validation': 'val', 'test': 'test'}
@@ -132,9 +134,7 @@ def build_transform(image_size: int,
         pixels_0_255 (bool): The input is a float tensor in [0, 255]
             (learn2learn's mini-ImageNet).
     """
-    if not isinstance(image_size, int) or image_size < 1:
-        raise ValueError(
-            f'image_size must be a positive integer, got {image_size!r}')
+    check_positive_int(image_size, 'image_size')
     # A [0, 255] float tensor is cast to uint8 so that the next step
     # rescales it to [0, 1] like any other image.
     steps = [v2.ToImage()] + ([v2.ToDtype(torch.uint8)] if pixels_0_255

@@ -10,6 +10,8 @@ from typing import NamedTuple, Optional, Union
 import torch
 from torch import Tensor
 
+from ..core.checks import check_positive_int
+
 
 class Episode(NamedTuple):
     """One few-shot task, ready for ``BRNPAProtoNet``."""
@@ -17,11 +19,6 @@ class Episode(NamedTuple):
     support_labels: Tensor
     query: Tensor
     query_labels: Tensor
-
-
-def _check_positive(name: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f'{name} must be a positive integer, got {value!r}')
 
 
 def build_taskset(dataset, ways: int, shots: int, queries: int):
@@ -39,7 +36,7 @@ def build_taskset(dataset, ways: int, shots: int, queries: int):
 
     for name, value in (('ways', ways), ('shots', shots),
                         ('queries', queries)):
-        _check_positive(name, value)
+        check_positive_int(value, name)
     num_classes = len(dataset.labels)
     if ways > num_classes:
         raise ValueError(f'{ways}-way episodes need {ways} classes but this '

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 import torchreid
 
+from brnpa_plugins.core.checks import check_positive_int
+
 #: Rows sorted at once; bounds the memory of the sorted copies.
 ROW_CHUNK = 256
 
@@ -220,9 +222,8 @@ def evaluate_rank(distmat,
         return torchreid.metrics.evaluate_rank(distmat, q_pids, g_pids,
                                                q_camids, g_camids, max_rank,
                                                use_metric_cuhk03=True)
-    if not isinstance(max_rank, (int, np.integer)) or max_rank < 1:
-        raise ValueError(f'max_rank must be a positive integer, got '
-                         f'{max_rank!r}')
+    check_positive_int(int(max_rank) if isinstance(max_rank, np.integer)
+                       else max_rank, 'max_rank')
     distmat, q_pids, g_pids, q_camids, g_camids = _check_inputs(
         distmat, q_pids, g_pids, q_camids, g_camids)
     num_q, num_g = distmat.shape
