@@ -47,9 +47,12 @@ def _adapter_report(adapter: Adapter, check: bool) -> Dict[str, Any]:
         except Exception as error:  # noqa: BLE001
             # --check exists to surface a broken ecosystem install.
             reason = f'import failed: {type(error).__name__}: {error}'
+    # An active adapter that patches its ecosystem says what it patched.
+    status = getattr(sys.modules.get(adapter.module), 'patch_status', None)
     return dict(name=adapter.name, module=adapter.module,
                 available=reason is None, reason=reason,
-                active=adapter.active, description=adapter.description)
+                active=adapter.active, description=adapter.description,
+                patches=status() if callable(status) else {})
 
 
 def plugin_report(check: bool = False) -> List[Dict[str, Any]]:
@@ -92,6 +95,8 @@ def _print_plugins(report: List[Dict[str, Any]]) -> None:
                          if item['available'] else
                          f"unavailable: {item['reason']}")
                 print(f"  adapter {item['name']} ({item['module']}): {state}")
+                for patch, what in item['patches'].items():
+                    print(f'    patch {patch}: {what}')
         for problem in plugin['problems']:
             print(f'  problem: {problem}')
 

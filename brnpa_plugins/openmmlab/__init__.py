@@ -4,18 +4,20 @@ Importing this package registers, in mmpretrain's registries: the
 ``BRNPANeck`` and ``BRNPAHead`` (and the ``BCNNNeck`` baseline), the
 ``BRNPADistiller`` classifier, the ``Checked*`` fine-grained datasets, the
 ``RankedMapsHook`` / ``GradientCheckpointingHook`` / ``SaliencyMetricHook``
-hooks and the ``SaliencyMetric``. It also makes runner checkpoints load with
-``torch.load(weights_only=True)``, verifies downloaded checkpoints, makes
-this project's model-zoo names known to ``mmpretrain.get_model`` and lets
-``--amp`` and ``--launcher pytorch`` run on CPU-only machines.
+hooks and the ``SaliencyMetric``. It also verifies downloaded checkpoints
+and makes the model-zoo names known to ``mmpretrain.get_model``, and applies
+the patches of :mod:`.compat` that mmengine needs on this machine (runner
+checkpoints that load with ``weights_only=True``, ``--amp`` and
+``--launcher pytorch`` on CPUs; ``BRNPA_COMPAT_DISABLE`` turns them off).
 
 In a config file:
 
-    custom_imports = dict(imports=['brnpa_plugins'], allow_failed_imports=False)
+    custom_imports = dict(imports=['brnpa_plugins.openmmlab'],
+                          allow_failed_imports=False)
 """
 from .bcnn import BCNNNeck
-from .checkpoint import enable_safe_checkpoints
-from .cpu import AmpOptimWrapper, enable_cpu_distributed
+from .compat import apply_patches, patch_status
+from .cpu import AmpOptimWrapper
 from .datasets import CheckedCUB, CheckedFGVCAircraft, CheckedStanfordCars
 from .distiller import BRNPADistiller
 from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD, BRNPAHead
@@ -26,15 +28,14 @@ from .remote_checkpoints import register_checkpoint_loaders
 from .saliency_metric import (SaliencyMetric, SaliencyMetricHook,
                               saliency_layers)
 
-enable_safe_checkpoints()
+apply_patches()
 register_checkpoint_loaders()
 register_model_index()
-enable_cpu_distributed()
 
 __all__ = [
     'ACTIVITY_FIELD', 'ATTENTION_FIELD', 'NORM_FIELD', 'AmpOptimWrapper',
     'BCNNNeck', 'BRNPADistiller', 'BRNPAHead', 'BRNPANeck', 'BRNPANeckOutput',
     'CheckedCUB', 'CheckedFGVCAircraft', 'CheckedStanfordCars',
     'GradientCheckpointingHook', 'RankedMapsHook', 'SaliencyMetric',
-    'SaliencyMetricHook', 'saliency_layers'
+    'SaliencyMetricHook', 'apply_patches', 'patch_status', 'saliency_layers'
 ]

@@ -6,34 +6,21 @@ load (``--resume``, ``tools/test.py CKPT``): their message hub pickles
 ``HistoryBuffer`` objects, whose default pickle form references numpy arrays
 and bound methods through ``builtins.getattr``.
 
-The fix, applied when this module is imported:
-
-1. ``HistoryBuffer`` pickles to a call of its own constructor with plain
-   Python lists (``copyreg``), and the class is allow-listed;
-2. numpy scalars and arrays (the runner stores e.g. ``eta`` as a numpy float)
-   are allow-listed: their reconstruction functions, ``ndarray``, ``dtype``
-   and the dtype classes, nothing else;
-3. mmengine's loader for local files is replaced by one that loads with
-   ``weights_only=True`` explicitly and, for a checkpoint written in the old
-   form, says how to convert it once (``tools/upgrade_checkpoint.py``).
+The fix is the ``safe_checkpoints`` patch of :mod:`.compat`: ``HistoryBuffer``
+pickles to a call of its own constructor with plain Python lists
+(``copyreg``) and is allow-listed with numpy's numeric types, and mmengine's
+loader for local files becomes :func:`load_local_checkpoint`, which loads
+with ``weights_only=True`` explicitly and, for a checkpoint written in the
+old form, says how to convert it once (``tools/upgrade_checkpoint.py``).
 
 ``weights_only`` is never turned off for files mmengine loads.
 """
-import copyreg
 import os
 import pickle
 
 import torch
-from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
 
-from ..core.io import allow_numpy_in_checkpoints, atomic_path
-
-
-def _reduce_history_buffer(buffer: HistoryBuffer):
-    return (HistoryBuffer, (buffer._log_history.tolist(),
-                            buffer._count_history.tolist(),
-                            buffer.max_length))
+from ..core.io import atomic_path
 
 
 class LegacyCheckpointError(RuntimeError):
@@ -81,12 +68,3 @@ def upgrade_checkpoint(src: str, dst: str = None) -> str:
         torch.save(checkpoint, tmp)
         load_local_checkpoint(tmp, map_location='cpu')
     return dst
-
-
-def enable_safe_checkpoints() -> None:
-    """Apply the three changes of this module's docstring (idempotent)."""
-    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
-    torch.serialization.add_safe_globals([HistoryBuffer])
-    allow_numpy_in_checkpoints()
-    CheckpointLoader.register_scheme(prefixes='', force=True)(
-        load_local_checkpoint)

@@ -1,19 +1,20 @@
 """``--amp`` and ``--launcher pytorch`` on machines without a GPU.
 
 mmengine 0.10.7 assumes an accelerator in two places that have a CPU
-equivalent; on an accelerator both behave exactly as mmengine does.
+equivalent; on an accelerator both behave exactly as mmengine does. The
+patches that put these in mmengine's place are in :mod:`.compat`
+(``cpu_amp``, ``cpu_distributed``).
 
 1. ``tools/train.py --amp`` sets ``optim_wrapper.type = 'AmpOptimWrapper'``,
    whose constructor asserts that a GPU (or NPU, MLU, MUSA) is present,
    although its autocast already supports the CPU with bfloat16 (only).
-   This module registers, in mmpretrain's optimizer-wrapper registry, an
-   ``AmpOptimWrapper`` that on a CPU trains under bfloat16 autocast without
+   :class:`AmpOptimWrapper` trains on a CPU under bfloat16 autocast without
    loss scaling (bfloat16 has float32's exponent range, so gradients do not
-   underflow). float16 on a CPU is refused with a message.
+   underflow); float16 on a CPU is refused with a message.
 2. ``--launcher pytorch`` calls ``torch.cuda.set_device`` before creating
-   the process group. :func:`enable_cpu_distributed` makes mmengine skip
-   that call when there is no accelerator, so ``tools/dist_train.sh`` runs
-   CPU processes with the gloo backend. A CPU model also needs DDP without
+   the process group; :func:`init_process_group_on_cpu` skips that call
+   when there is no accelerator, so ``tools/dist_train.sh`` runs CPU
+   processes with the gloo backend. A CPU model also needs DDP without
    device ids: ``model_wrapper_cfg = dict(type='MMDistributedDataParallel',
    device_ids=None)`` in the config.
 """
@@ -22,14 +23,10 @@ from typing import Union
 import torch
 import torch.distributed
 from mmengine.device import get_device
-from mmengine.dist import utils as dist_utils
 from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
 from mmengine.optim import OptimWrapper
 
-from mmpretrain.registry import OPTIM_WRAPPERS
 
-
-@OPTIM_WRAPPERS.register_module(name='AmpOptimWrapper')
 class AmpOptimWrapper(MMEngineAmpOptimWrapper):
     """mmengine's ``AmpOptimWrapper``, plus bfloat16 autocast on a CPU.
 
@@ -64,12 +61,16 @@ class AmpOptimWrapper(MMEngineAmpOptimWrapper):
         self.cast_dtype = torch.bfloat16
 
 
-def _init_process_group_on_cpu(backend: str = 'nccl',
-                               init_backend: str = 'torch',
-                               **kwargs) -> None:
-    """mmengine's ``_init_dist_pytorch``, without the GPU on a CPU."""
+def init_process_group_on_cpu(backend: str = 'nccl',
+                              init_backend: str = 'torch',
+                              **kwargs) -> None:
+    """mmengine's ``_init_dist_pytorch``, without the GPU on a CPU.
+
+    On an accelerator it calls mmengine's function, which
+    :mod:`.compat` stores as ``init_process_group_on_cpu.mmengine_init``.
+    """
     if get_device() != 'cpu':
-        return _init_process_group_on_cpu.mmengine_init(
+        return init_process_group_on_cpu.mmengine_init(
             backend, init_backend=init_backend, **kwargs)
     if backend != 'gloo' or init_backend != 'torch':
         raise ValueError(
@@ -79,11 +80,3 @@ def _init_process_group_on_cpu(backend: str = 'nccl',
             'model_wrapper_cfg.type=MMDistributedDataParallel '
             'model_wrapper_cfg.device_ids=None')
     torch.distributed.init_process_group(backend=backend, **kwargs)
-
-
-def enable_cpu_distributed() -> None:
-    """Let mmengine's pytorch launcher start CPU processes (idempotent)."""
-    current = dist_utils._init_dist_pytorch
-    if current is not _init_process_group_on_cpu:
-        _init_process_group_on_cpu.mmengine_init = current
-        dist_utils._init_dist_pytorch = _init_process_group_on_cpu

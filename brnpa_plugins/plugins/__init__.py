@@ -11,7 +11,7 @@ from .backbones import (HighResolutionBackbone, high_resolution_backbones,
 from .hookspecs import hookimpl, hookspec
 from .manager import (DEFAULT_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP,
                       PluginWarning, UnknownNameError,
-                      activate_imported_ecosystems, builtin_adapters,
+                      builtin_adapters,
                       get_plugin_manager, plugin_hooks, plugin_problems,
                       plugin_sources, registered, registered_adapters,
                       registered_by_plugin, reset_plugins)
@@ -21,7 +21,7 @@ __all__ = [
     'Adapter', 'AdapterUnavailableError', 'DEFAULT_PLUGINS',
     'DISABLE_AUTOLOAD_ENV', 'ENTRY_POINT_GROUP', 'HighResolutionBackbone',
     'PluginWarning',
-    'SaliencyMethod', 'UnknownNameError', 'activate_imported_ecosystems',
+    'SaliencyMethod', 'UnknownNameError',
     'builtin_adapters', 'get_plugin_manager', 'get_saliency_method',
     'high_resolution_backbones', 'hookimpl', 'hookspec', 'plugin_hooks',
     'plugin_problems',

@@ -47,16 +47,12 @@ class Adapter:
         requires (str | Sequence[str]): Top-level modules of the ecosystem
             the adapter imports (e.g. ('mmengine', 'mmpretrain')).
         install (str): The exact command that installs them.
-        activated_by (str | Sequence[str] | None): Modules whose import makes
-            ``activate_imported_ecosystems`` activate the adapter. Defaults to
-            ``requires``.
         description (str): One line on what the adapter registers.
     """
     name: str
     module: str
     requires: Tuple[str, ...]
     install: str
-    activated_by: Optional[Tuple[str, ...]] = None
     description: str = ''
 
     def __post_init__(self):
@@ -70,11 +66,8 @@ class Adapter:
             raise ValueError(
                 f'Adapter {self.name!r}: install must be the command that '
                 f'installs {self.requires!r}, got {self.install!r}')
-        requires = _as_names(self.requires, 'requires', self.name)
-        activated_by = requires if self.activated_by is None else _as_names(
-            self.activated_by, 'activated_by', self.name)
-        object.__setattr__(self, 'requires', requires)
-        object.__setattr__(self, 'activated_by', activated_by)
+        object.__setattr__(self, 'requires',
+                           _as_names(self.requires, 'requires', self.name))
 
     def unavailable_reason(self) -> Optional[str]:
         """Why the adapter cannot be activated, or None when it can."""

@@ -17,7 +17,6 @@ import difflib
 import importlib
 import importlib.metadata
 import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -26,7 +25,6 @@ import pluggy
 
 from . import hookspecs
 from .adapters import Adapter
-from .on_import import call_after_import
 
 #: Entry-point group third-party plugins declare (in pyproject.toml:
 #: ``[project.entry-points.brnpa_plugins] name = "package.module"``).
@@ -300,27 +298,3 @@ def builtin_adapters() -> Dict[str, Adapter]:
     """The built-in adapters, without loading third-party plugins."""
     return _collect(_builtin_state().manager, 'brnpa_register_adapters',
                     Adapter, DEFAULT_PLUGINS)[0]
-
-
-def activate_imported_ecosystems() -> Tuple[str, ...]:
-    """Activate each built-in adapter whose ecosystem is already imported.
-
-    ``import brnpa_plugins`` calls this, so that mmengine's
-    ``custom_imports=dict(imports=['brnpa_plugins'])`` registers BR-NPA in
-    mmpretrain. The other available built-in adapters activate later, right
-    after their ecosystem's main module (the last of ``requires``) is
-    imported. Adapters whose ecosystem is not installed are skipped.
-
-    Returns:
-        tuple: names of the adapters activated now.
-    """
-    activated = []
-    for adapter in builtin_adapters().values():
-        if not adapter.available:
-            continue
-        if any(name in sys.modules for name in adapter.activated_by):
-            adapter.activate()
-            activated.append(adapter.name)
-        else:
-            call_after_import(adapter.requires[-1], adapter.activate)
-    return tuple(activated)

@@ -1,5 +1,6 @@
 # Runtime of the BR-NPA configs: mmpretrain's defaults plus the plugin.
-custom_imports = dict(imports=['brnpa_plugins'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['brnpa_plugins.openmmlab'], allow_failed_imports=False)
 default_scope = 'mmpretrain'
 
 default_hooks = dict(

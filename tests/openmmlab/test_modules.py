@@ -18,7 +18,8 @@ def test_custom_imports_of_the_package_registers_the_modules(tmp_path):
     import subprocess
     import sys
     config = tmp_path / 'cfg.py'
-    config.write_text("custom_imports = dict(imports=['brnpa_plugins'], "
+    config.write_text("custom_imports = dict(imports=['brnpa_plugins."
+                      "openmmlab'], "
                       "allow_failed_imports=False)\n")
     code = ('from mmengine.config import Config\n'
             f'Config.fromfile({str(config)!r})\n'

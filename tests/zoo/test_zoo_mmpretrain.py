@@ -17,7 +17,8 @@ from brnpa_plugins.zoo import (ChecksumError, NoCheckpointError,  # noqa
                                ZooEntry, read_model_index)
 
 TINY_CONFIG = """
-custom_imports = dict(imports=['brnpa_plugins'], allow_failed_imports=False)
+custom_imports = dict(imports=['brnpa_plugins.openmmlab'],
+                      allow_failed_imports=False)
 model = dict(
     type='ImageClassifier',
     backbone=dict(type='ResNet', depth=18, stem_channels=8, base_channels=8,

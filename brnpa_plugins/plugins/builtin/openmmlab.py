@@ -9,7 +9,6 @@ def brnpa_register_adapters(register):
         name='openmmlab',
         module='brnpa_plugins.openmmlab',
         requires=('mmengine', 'mmcv', 'mmpretrain'),
-        activated_by=('mmengine', 'mmpretrain'),
         install='pip install "brnpa-plugins[openmmlab]"',
         description='BR-NPA neck and heads in mmpretrain\'s MODELS registry, '
         'zoo names in mmpretrain.get_model'))

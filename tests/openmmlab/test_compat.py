@@ -1,0 +1,93 @@
+"""The patches of mmengine in one guarded module (openmmlab/compat.py).
+
+The first tests watch the upstream behaviour each patch works around: when
+one fails, mmengine has changed, the patch's check turns it off by itself,
+and the patch (and this test) can go.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from brnpa_plugins.openmmlab import compat
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def test_upstream_still_loads_local_checkpoints_without_weights_only():
+    import inspect
+
+    from mmengine.runner import checkpoint
+    assert 'weights_only' not in inspect.getsource(checkpoint.load_from_local)
+    assert compat._checkpoints_need_patch() is not None
+
+
+def test_upstream_amp_wrapper_still_needs_an_accelerator():
+    if torch.cuda.is_available():
+        pytest.skip('the patch is not needed on an accelerator')
+    assert compat._amp_needs_patch() is not None
+
+
+def test_upstream_pytorch_launcher_still_sets_a_cuda_device():
+    import inspect
+
+    from brnpa_plugins.openmmlab.cpu import init_process_group_on_cpu
+    mmengine_init = init_process_group_on_cpu.mmengine_init  # the original
+    assert mmengine_init.__module__ == 'mmengine.dist.utils'
+    assert 'set_device' in inspect.getsource(mmengine_init)
+
+
+def test_every_patch_is_applied_and_says_why():
+    status = compat.patch_status()
+    assert set(status) == {p.name for p in compat.PATCHES}
+    assert all(value.startswith('applied: ') for value in status.values())
+
+
+def run(code, **env):
+    environment = dict(os.environ, **env)
+    result = subprocess.run([sys.executable, '-c', code], env=environment,
+                            capture_output=True, text=True, cwd=REPO)
+    return result
+
+
+PROBE = (
+    'import copyreg\n'
+    'from mmengine.logging import HistoryBuffer\n'
+    'from mmengine.dist import utils\n'
+    'from mmengine.runner.checkpoint import CheckpointLoader\n'
+    'import brnpa_plugins.openmmlab as o\n'
+    'from mmpretrain.registry import OPTIM_WRAPPERS\n'
+    'print(HistoryBuffer in copyreg.dispatch_table)\n'
+    'print(CheckpointLoader._get_checkpoint_loader("a.pth").__module__)\n'
+    'print(OPTIM_WRAPPERS.get("AmpOptimWrapper").__module__)\n'
+    'print(utils._init_dist_pytorch.__module__)\n'
+    'print(sorted(o.patch_status().items()))\n')
+
+
+def test_one_patch_can_be_turned_off():
+    result = run(PROBE, BRNPA_COMPAT_DISABLE='safe_checkpoints')
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:4] == ['False', 'mmengine.runner.checkpoint',
+                         'brnpa_plugins.openmmlab.cpu',
+                         'brnpa_plugins.openmmlab.cpu']
+    assert "('safe_checkpoints', 'disabled by BRNPA_COMPAT_DISABLE')" in \
+        lines[4]
+
+
+def test_all_patches_can_be_turned_off():
+    result = run(PROBE, BRNPA_COMPAT_DISABLE='all')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:4] == [
+        'False', 'mmengine.runner.checkpoint', 'mmengine.optim.optimizer.'
+        'amp_optimizer_wrapper', 'mmengine.dist.utils']
+
+
+def test_an_unknown_patch_name_is_refused_with_the_known_ones():
+    result = run(PROBE, BRNPA_COMPAT_DISABLE='safe_checkpoint')
+    assert result.returncode != 0
+    assert "unknown patches ['safe_checkpoint']" in result.stderr
+    assert 'cpu_amp' in result.stderr
