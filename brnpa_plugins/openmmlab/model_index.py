@@ -1,70 +1,100 @@
-"""This project's model zoo in mmpretrain's ``ModelHub``.
+"""The model zoo's classification entries in mmpretrain's ``ModelHub``.
 
 After :func:`register_model_index`, ``mmpretrain.list_models('brnpa*')``
-lists the zoo's image-classification entries and
-``mmpretrain.get_model(name, pretrained=True)`` builds them from their config
-and loads their published checkpoint. Every entry gets the weights
-``brnpa://<name>``, resolved by the zoo (SHA-256 verified); for an entry
-without a checkpoint, ``pretrained=True`` fails with "no checkpoint published
-yet" instead of silently keeping random weights. That needs the loaders of
+lists the image-classification entries of every plugin's zoo, and
+``mmpretrain.get_model(name, pretrained=True)`` (and so
+``BRNPAInferencer(name)``) builds them from their config and loads their
+published checkpoint. The entries reach mmpretrain through its public
+``ModelHub.register_model_index``: they are written to a model-index file of
+their own, every one with the weights ``brnpa://<name>``, resolved by the
+zoo (SHA-256 verified); for an entry without a checkpoint,
+``pretrained=True`` fails with "no checkpoint published yet" instead of
+silently keeping random weights. That needs the loaders of
 :mod:`.remote_checkpoints` registered.
 """
 import os
-from pathlib import Path
-from typing import List, Union
+import tempfile
+from typing import Dict, Iterable, List, Union
 
-from ..zoo.metafile import find_model_index
+import yaml
+
+from ..zoo import ZooEntry, read_model_index, zoo_entries
 from .remote_checkpoints import ZOO_SCHEME
 
 #: mmpretrain builds models for these tasks; re-ID and few-shot entries are
 #: trained and loaded with their own libraries.
 MMPRETRAIN_TASKS = ('Image Classification', )
 
+# Lower-cased name -> config of the entries this module gave mmpretrain.
+_registered: Dict[str, str] = {}
 
-def register_model_index(
-        model_index_path: Union[str, os.PathLike, None] = None) -> List[str]:
-    """Register a model index's classification entries with mmpretrain.
 
-    Config paths are resolved relative to the model index's directory.
-    Registering the same file again changes nothing.
+def _metafile_model(entry: ZooEntry) -> dict:
+    metrics = {k: v for k, v in entry.metrics.items() if v is not None}
+    return {
+        'Name': entry.name,
+        'Results': [{'Task': entry.task, 'Dataset': entry.dataset,
+                     'Metrics': metrics}],
+        'Config': entry.config,
+        # Weights always go through the zoo: verified download of a URL, a
+        # checkpoint shipped with the project, or the "no checkpoint
+        # published yet" error.
+        'Weights': ZOO_SCHEME + entry.name,
+    }
 
-    Args:
-        model_index_path (str | PathLike | None): A model-index.yml.
-            Defaults to this project's
-            (:func:`brnpa_plugins.zoo.metafile.find_model_index`).
+
+def register_zoo_models(entries: Iterable[ZooEntry]) -> List[str]:
+    """Give mmpretrain the classification entries among ``entries``.
+
+    Entries of other tasks, or without a config, are left out. An entry
+    already given with the same config is skipped.
 
     Returns:
         list[str]: the names registered by this call.
 
     Raises:
-        ValueError: a name is already registered from another metafile.
+        ValueError: a name is already in mmpretrain for another model.
     """
+    from mmpretrain import list_models
     from mmpretrain.apis.model import ModelHub
-    from modelindex.load_model_index import load
-
-    path = Path(model_index_path or find_model_index()).resolve()
-    index = load(str(path))
-    index.build_models_with_collections()
-    added = []
-    for metainfo in index.models:
-        tasks = {result.task for result in metainfo.results or []}
-        if not tasks.intersection(MMPRETRAIN_TASKS):
+    list_models()  # mmpretrain registers its own models first
+    chosen = []
+    for entry in entries:
+        if entry.task not in MMPRETRAIN_TASKS or entry.config is None:
             continue
-        key = metainfo.name.lower()
-        known = ModelHub._models_dict.get(key)
-        if known is not None:
-            if os.path.samefile(known.filepath, metainfo.filepath):
+        key = entry.name.lower()
+        if ModelHub.has(key):
+            if _registered.get(key) == entry.config:
                 continue
+            known = _registered.get(key) or 'an mmpretrain model'
             raise ValueError(
-                f'Model name {metainfo.name!r} of {metainfo.filepath} is '
-                f'already registered from {known.filepath}; rename one.')
-        metainfo.config = ModelHub._expand_config_path(metainfo, path.parent)
-        # Weights always go through the zoo: verified download of a URL,
-        # a checkpoint shipped with the project (a path relative to the
-        # index), or the "no checkpoint published yet" error.
-        metainfo.weights = ZOO_SCHEME + metainfo.name
-        # ModelHub.register_model_index would also take the re-ID and
-        # few-shot entries, whose configs mmpretrain cannot build.
-        ModelHub._models_dict[key] = metainfo
-        added.append(metainfo.name)
-    return added
+                f'Model name {entry.name!r} (config {entry.config}) is '
+                f'already in mmpretrain for {known}; rename one.')
+        chosen.append(entry)
+    if not chosen:
+        return []
+    with tempfile.TemporaryDirectory(prefix='brnpa-model-index-') as folder:
+        path = os.path.join(folder, 'model-index.yml')
+        with open(path, 'w') as stream:
+            yaml.safe_dump({'Models': [_metafile_model(e) for e in chosen]},
+                           stream, sort_keys=False)
+        ModelHub.register_model_index(path)
+    _registered.update((e.name.lower(), e.config) for e in chosen)
+    return [e.name for e in chosen]
+
+
+def register_model_index(
+        model_index_path: Union[str, os.PathLike, None] = None) -> List[str]:
+    """Give mmpretrain the zoo's classification entries.
+
+    Args:
+        model_index_path (str | PathLike | None): A model-index.yml whose
+            entries to register; None registers the entries of every
+            plugin's zoo (``brnpa zoo list``).
+
+    Returns:
+        list[str]: the names registered by this call (none the second time).
+    """
+    if model_index_path is not None:
+        return register_zoo_models(read_model_index(model_index_path))
+    return register_zoo_models(zoo_entries().values())

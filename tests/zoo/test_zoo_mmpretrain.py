@@ -113,6 +113,29 @@ def test_project_classification_entries_are_registered(model_hub):
         f'brnpa://{expected[0]}'
 
 
+def test_a_plugin_zoo_entry_reaches_mmpretrain(tmp_path, model_hub,
+                                                register_zoo_entries):
+    config = tmp_path / 'tiny.py'
+    config.write_text(TINY_CONFIG)
+    register_zoo_entries([
+        ZooEntry('plugin-tiny_3class', 'Image Classification', 'Tiny',
+                 config=str(config)),
+        ZooEntry('plugin-reid', 'Person Re-Identification', 'Tiny',
+                 config=str(config))])
+    assert register_model_index() == ['plugin-tiny_3class']
+    assert mmpretrain.list_models('plugin') == ['plugin-tiny_3class']
+    model = mmpretrain.get_model('plugin-tiny_3class')
+    assert type(model.neck).__name__ == 'BRNPANeck'
+    with pytest.raises(NoCheckpointError, match='no checkpoint published'):
+        mmpretrain.get_model('plugin-tiny_3class', pretrained=True)
+    with pytest.raises(ValueError, match="'resnet18_8xb32_in1k'.*already "
+                       'in mmpretrain'):
+        register_zoo_entries([ZooEntry('resnet18_8xb32_in1k',
+                                       'Image Classification', 'Tiny',
+                                       config=str(config))])
+        register_model_index()
+
+
 def test_mmengine_urls_get_the_file_name_hash_check(server, cache,
                                                     checkpoint_bytes,
                                                     sha256):
