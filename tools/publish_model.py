@@ -20,7 +20,8 @@ from typing import Any, Dict, List
 import torch
 import yaml
 
-from brnpa_plugins.core import atomic_write
+from brnpa_plugins.core import (CheckpointError, atomic_write,
+                                load_checkpoint_file)
 from brnpa_plugins.zoo.metafile import read_model_index
 
 PLAIN_TYPES = (str, int, float, bool, type(None))
@@ -63,12 +64,12 @@ def load_training_checkpoint(path: Path) -> Dict[str, Any]:
     if importlib.util.find_spec('mmengine') is not None:
         import brnpa_plugins.openmmlab.checkpoint  # noqa: F401
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as error:  # noqa: BLE001
-        raise SystemExit(
-            f'{path} does not load with weights_only=True ({error}). A '
-            'runner checkpoint written without brnpa_plugins can be converted '
-            'once with tools/upgrade_checkpoint.py.') from None
+        return load_checkpoint_file(
+            path, refused_fix='A runner checkpoint written without '
+            'brnpa_plugins can be converted once with '
+            'tools/upgrade_checkpoint.py.')
+    except (CheckpointError, FileNotFoundError) as error:
+        raise SystemExit(str(error)) from None
 
 
 def publishable(checkpoint: Any, dropped: List[str]) -> Dict[str, Any]:

@@ -3,11 +3,14 @@
 Every writer in the project goes through :func:`atomic_path`: the data goes
 to a temporary file in the target's folder, which replaces the target only
 once it is complete, so an interrupted run leaves either the old file or the
-new one, never a truncated one.
+new one, never a truncated one. Every checkpoint the project reads goes
+through :func:`load_checkpoint_file`: ``weights_only=True``, and an error
+that names the file and the fix.
 """
 import contextlib
 import json
 import os
+import pickle
 import uuid
 from typing import IO, Any, Callable, Iterator, Union
 
@@ -69,6 +72,62 @@ def atomic_write_json(path: PathLike, payload: Any, **options: Any) -> str:
 def atomic_save(obj: Any, path: PathLike) -> str:
     """``torch.save(obj, path)`` through :func:`atomic_write`."""
     return atomic_write(path, lambda stream: torch.save(obj, stream))
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be loaded safely; says which and what to do."""
+
+
+def load_checkpoint_file(path: PathLike, map_location: Any = 'cpu',
+                         what: str = 'checkpoint',
+                         refused_fix: str = '') -> Any:
+    """``torch.load(path, weights_only=True)``, with errors a user can act on.
+
+    Args:
+        path: the checkpoint file.
+        map_location: as in :func:`torch.load`.
+        what: what the file is, for the messages (``'teacher checkpoint'``,
+            ``'model.teacher.checkpoint'``...).
+        refused_fix: what to do with a file whose pickle holds objects that
+            ``weights_only=True`` refuses (e.g. the conversion command of an
+            older format); by default, the advice to re-save it from a
+            trusted source.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file (the message names it).
+        CheckpointError: the file is empty, truncated, not a checkpoint, or
+            holds refused objects (the message names the file, its size, the
+            reason and the fix).
+    """
+    path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{what} {path} does not exist')
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = next((line for line in str(error).splitlines()
+                       if 'Unsupported global' in line or 'GLOBAL' in line),
+                      None)
+        if reason is None:  # not a refused object: a broken pickle
+            raise _unreadable(path, what, error) from None
+        raise CheckpointError(
+            f'{what} {path} holds objects that torch.load(weights_only=True) '
+            f'refuses ({reason.strip()}). ' + (
+                refused_fix or 'Only a file you trust should be re-saved with '
+                'plain tensors and numbers; do not load it otherwise.')
+        ) from None
+    except (EOFError, KeyError, RuntimeError, ValueError, OSError) as error:
+        # what torch's readers raise on an empty, cut or foreign file
+        raise _unreadable(path, what, error) from None
+
+
+def _unreadable(path: str, what: str, error: BaseException) -> CheckpointError:
+    detail = str(error).split('. ')[0][:120] or 'no detail'
+    return CheckpointError(
+        f'{what} {path} is not a complete PyTorch checkpoint '
+        f'({os.path.getsize(path)} bytes; {type(error).__name__}: {detail}): '
+        'it is empty, truncated or another kind of file. Write it again, or '
+        'delete it so that it is downloaded again.')
 
 
 def numpy_safe_globals() -> list:

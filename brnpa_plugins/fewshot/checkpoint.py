@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.io import atomic_save, atomic_write_json
+from ..core.io import atomic_save, atomic_write_json, load_checkpoint_file
 
 PathLike = Union[str, os.PathLike]
 #: File names inside a work directory.
@@ -37,15 +37,16 @@ def load_checkpoint(path: PathLike,
     """Load a checkpoint with ``weights_only=True``.
 
     Raises:
-        FileNotFoundError: if ``path`` does not exist.
+        FileNotFoundError: if ``path`` does not exist (the message says
+            which files tools/train_fewshot.py writes).
+        CheckpointError: the file is empty, truncated or not a checkpoint.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
+    try:
+        return load_checkpoint_file(path, map_location)
+    except FileNotFoundError as error:
         raise FileNotFoundError(
-            f'checkpoint {path!r} does not exist; pass a file written by '
-            'tools/train_fewshot.py (e.g. WORK_DIR/latest.pth or '
-            'WORK_DIR/best.pth).')
-    return torch.load(path, map_location=map_location, weights_only=True)
+            f'{error}; pass a file written by tools/train_fewshot.py (e.g. '
+            'WORK_DIR/latest.pth or WORK_DIR/best.pth).') from None
 
 
 def load_model_weights(model: nn.Module, path: PathLike) -> nn.Module:

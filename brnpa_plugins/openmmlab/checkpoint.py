@@ -15,15 +15,12 @@ old form, says how to convert it once (``tools/upgrade_checkpoint.py``).
 
 ``weights_only`` is never turned off for files mmengine loads.
 """
-import os
-import pickle
-
 import torch
 
-from ..core.io import atomic_path
+from ..core.io import CheckpointError, atomic_path, load_checkpoint_file
 
 
-class LegacyCheckpointError(RuntimeError):
+class LegacyCheckpointError(CheckpointError):
     """A checkpoint that only loads with ``weights_only=False``."""
 
 
@@ -35,20 +32,18 @@ def load_local_checkpoint(filename: str, map_location=None):
         LegacyCheckpointError: the file holds objects outside the allow-list
             (e.g. a runner checkpoint written without this plugin); the
             message names the file and the conversion command.
+        CheckpointError: the file is empty, truncated or not a checkpoint.
     """
-    filename = os.path.expanduser(filename)
-    if not os.path.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    fix = ('It was probably written by mmengine without brnpa_plugins. If '
+           'you trust this file (you trained it yourself), convert it once '
+           f'with `python tools/upgrade_checkpoint.py {filename}`.')
     try:
-        return torch.load(filename, map_location=map_location,
-                          weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise LegacyCheckpointError(
-            f'{filename} does not load with weights_only=True: {error}\n'
-            'It was probably written by mmengine without brnpa_plugins. If '
-            'you trust this file (you trained it yourself), convert it once '
-            f'with `python tools/upgrade_checkpoint.py {filename}`; the new '
-            'file loads safely everywhere.') from None
+        return load_checkpoint_file(filename, map_location,
+                                    refused_fix=fix)
+    except CheckpointError as error:
+        if fix in str(error):
+            raise LegacyCheckpointError(str(error)) from None
+        raise
 
 
 def upgrade_checkpoint(src: str, dst: str = None) -> str:

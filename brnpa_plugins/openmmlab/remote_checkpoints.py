@@ -15,6 +15,7 @@ import torch
 from mmengine.dist import get_dist_info
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from ..core.io import load_checkpoint_file
 from ..zoo import load_checkpoint, resolve_checkpoint
 from ..zoo.download import url_file_name
 
@@ -48,7 +49,7 @@ def load_from_verified_http(filename, map_location=None, model_dir=None,
         torch.distributed.barrier()
         if rank > 0:
             path = _verified_file(filename, model_dir, progress)
-    return torch.load(path, map_location=map_location, weights_only=True)
+    return load_checkpoint_file(path, map_location)
 
 
 def load_from_brnpa_zoo(filename, map_location=None):

@@ -9,7 +9,6 @@ dtypes, which rebuild a number from raw bytes and run no code.
 """
 import os
 import os.path as osp
-import pickle
 import shutil
 from typing import Any, Dict, Optional
 
@@ -17,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.io import allow_numpy_in_checkpoints, atomic_path, atomic_save
+from ..core.io import (allow_numpy_in_checkpoints, atomic_path, atomic_save,
+                       load_checkpoint_file)
 
 #: A checkpoint file of epoch E is named like torchreid names it.
 CHECKPOINT_NAME = 'model.pth.tar-{epoch}'
@@ -68,18 +68,11 @@ def save_checkpoint(state: Dict[str, Any],
 
 def load_checkpoint(fpath: str) -> Dict[str, Any]:
     """Load a checkpoint with ``torch.load(weights_only=True)`` on the CPU."""
-    fpath = osp.abspath(osp.expanduser(fpath))
-    if not osp.isfile(fpath):
-        raise FileNotFoundError(f'no checkpoint at "{fpath}"')
-    try:
-        allow_numpy_in_checkpoints()
-        return torch.load(fpath, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise RuntimeError(
-            f'"{fpath}" holds objects other than tensors, numbers and '
-            'containers, so it cannot be loaded safely. If you trust it, '
-            'load it once with torch.load(weights_only=False) and re-save it '
-            'with brnpa_plugins.reid.save_checkpoint.') from error
+    allow_numpy_in_checkpoints()
+    return load_checkpoint_file(
+        fpath, refused_fix='If you trust it, load it once with '
+        'torch.load(weights_only=False) and re-save it with '
+        'brnpa_plugins.reid.save_checkpoint.')
 
 
 def _state_dict(checkpoint: Dict[str, Any]) -> Dict[str, torch.Tensor]:

@@ -4,8 +4,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Optional, Union
 
-import torch
-
+from ..core.io import load_checkpoint_file
 from .download import SCHEMES, download_checkpoint
 from .metafile import ZooEntry
 from .registry import expected_sha256, get_entry
@@ -65,4 +64,4 @@ def load_checkpoint(name_or_url_or_path: Union[str, os.PathLike],
         cache_dir (str | PathLike | None): Download directory.
     """
     path = resolve_checkpoint(name_or_url_or_path, cache_dir)
-    return torch.load(path, map_location=map_location, weights_only=True)
+    return load_checkpoint_file(path, map_location)

@@ -54,3 +54,26 @@ def test_numpy_values_load_with_weights_only(tmp_path):
         pass  # a context elsewhere must not take the allow-list away
     loaded = torch.load(path, weights_only=True)
     assert loaded['eta'] == 2.5 and loaded['ids'].tolist() == [0, 1, 2]
+
+
+def test_one_safe_loader_names_the_file_and_the_fix(tmp_path):
+    from brnpa_plugins.core import CheckpointError, load_checkpoint_file
+    good = atomic_save({'w': torch.ones(8)}, tmp_path / 'good.pth')
+    assert torch.equal(load_checkpoint_file(good)['w'], torch.ones(8))
+    whole = open(good, 'rb').read()
+    for name, data in (('empty.pth', b''), ('text.pth', b'{"a": 1}\n'),
+                       ('cut.pth', whole[:len(whole) // 2])):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(CheckpointError,
+                           match=rf'teacher checkpoint .*{name} is not a '
+                           rf'complete PyTorch checkpoint \({len(data)} '
+                           'bytes;.*Write it again'):
+            load_checkpoint_file(tmp_path / name, what='teacher checkpoint')
+    torch.save({'run': os.system}, tmp_path / 'code.pth')
+    with pytest.raises(CheckpointError, match=r'code.pth holds objects .*'
+                       r'posix.system.*Convert it with X\.'):
+        load_checkpoint_file(tmp_path / 'code.pth',
+                             refused_fix='Convert it with X.')
+    with pytest.raises(FileNotFoundError, match='checkpoint .*none.pth does '
+                       'not exist'):
+        load_checkpoint_file(tmp_path / 'none.pth')

@@ -6,6 +6,7 @@ import torch
 import torchreid
 from torch import nn
 
+from brnpa_plugins.core import CheckpointError
 from brnpa_plugins.reid.checkpoint import (load_checkpoint, load_weights,
                                            resume_from_checkpoint,
                                            save_checkpoint)
@@ -73,10 +74,26 @@ def test_checkpoints_written_by_torchreid_still_load(tmp_path):
 def test_code_in_a_checkpoint_is_refused(tmp_path):
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'epoch': 1, 'hook': os.getcwd}, path)
-    with pytest.raises(RuntimeError, match='cannot be loaded safely'):
+    with pytest.raises(CheckpointError, match=r'evil.pth holds objects that '
+                       r'torch.load\(weights_only=True\) refuses .*getcwd.*'
+                       'reid.save_checkpoint'):
         load_checkpoint(str(path))
-    with pytest.raises(FileNotFoundError, match='no checkpoint'):
+    with pytest.raises(FileNotFoundError, match='missing.pth does not exist'):
         load_checkpoint(str(tmp_path / 'missing.pth'))
+
+
+@pytest.mark.parametrize('content', [b'', b'not a checkpoint\n', 'half'])
+def test_empty_text_or_truncated_files_name_the_file(tmp_path, content):
+    path = tmp_path / 'bad.pth'
+    if content == 'half':
+        save_checkpoint({'state_dict': {'w': torch.ones(64)}, 'epoch': 1},
+                        str(tmp_path))
+        whole = next(tmp_path.glob('*.pth*')).read_bytes()
+        content = whole[:len(whole) // 2]
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=r'bad.pth is not a complete '
+                       r'PyTorch checkpoint \(\d+ bytes; .*Write it again'):
+        load_checkpoint(str(path))
 
 
 def test_load_weights_skips_mismatched_layers_and_names_them(tmp_path,
