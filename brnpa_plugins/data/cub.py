@@ -4,6 +4,8 @@ from typing import Dict, List
 
 import numpy as np
 
+from .roots import check_dataset_root
+
 CUB_LAYOUT = """\
 <data_root>/
   images/<class folder>/<image>.jpg
@@ -21,20 +23,11 @@ def check_cub_root(data_root: str, need_parts: bool = False) -> None:
     required = list(REQUIRED_FILES) + ['images']
     if need_parts:
         required.append(os.path.join('parts', 'part_locs.txt'))
-    if not os.path.isdir(data_root):
-        missing = [data_root]
-    else:
-        missing = [
-            os.path.join(data_root, name) for name in required
-            if not os.path.exists(os.path.join(data_root, name))
-        ]
-    if missing:
-        raise FileNotFoundError(
-            f'CUB-200-2011 data_root {data_root!r} is incomplete; missing: '
-            f'{", ".join(missing)}. Expected layout:\n{CUB_LAYOUT}\n'
-            'Point data_root at an extracted CUB_200_2011 folder (or run '
-            '`python tools/make_synthetic_dataset.py <folder>` to generate '
-            'a small one).')
+    check_dataset_root(
+        'CUB-200-2011', data_root, [required], CUB_LAYOUT,
+        'Point data_root at an extracted CUB_200_2011 folder (or run '
+        '`python tools/make_synthetic_dataset.py <folder>` to generate a '
+        'small one).')
 
 
 def _read_table(path: str) -> List[List[str]]:

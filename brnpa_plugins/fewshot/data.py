@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from ..core.checks import check_positive_int
+from ..data.roots import check_dataset_root
 
 SPLITS = ('train', 'validation', 'test')
 #: learn2learn's file names abbreviate the validation split.
@@ -65,13 +66,6 @@ def _check_split(split: str) -> None:
         raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
 
 
-def _missing_paths(root: str, layouts: Sequence[Sequence[str]]) -> list:
-    """Paths of the most complete layout that are missing ([] if one is)."""
-    missing = [[p for p in layout if not os.path.exists(os.path.join(root, p))]
-               for layout in layouts]
-    return [] if any(not m for m in missing) else min(missing, key=len)
-
-
 def expected_paths(benchmark: str, splits: Sequence[str] = SPLITS,
                    split_dirs: Optional[Dict[str, str]] = None
                    ) -> Tuple[Tuple[str, ...], ...]:
@@ -98,25 +92,22 @@ def check_root(benchmark: str, root: str, splits: Sequence[str] = SPLITS,
     for split in splits:
         _check_split(split)
     layouts = expected_paths(benchmark, splits, split_dirs)
-    missing = _missing_paths(os.path.expanduser(root), layouts)
-    if not missing:
-        return
     if benchmark == FOLDER:
-        hint = ('An image-folder few-shot set has one folder per split with '
-                'one sub-folder of images per class, e.g. '
-                f'{os.path.join(root, layouts[0][0], "<class>", "<image>")}; '
-                'rename them with data.split_dirs.')
+        expected = '\n'.join(f'  {os.path.join(root, d, "<class>", "<image>")}'
+                              for d in layouts[0])
+        fix = 'Rename the split folders with data.split_dirs.'
     else:
-        options = ' or '.join(', '.join(layout) for layout in layouts)
-        hint = (f'learn2learn\'s {BENCHMARKS[benchmark].dataset_class} reads '
-                f'{options} under the root. Downloads are disabled: fetch '
-                'the files once where there is internet access (e.g. '
-                'learn2learn.vision.benchmarks.get_tasksets'
-                f'({benchmark!r}, root=...)) and copy them there.')
-    raise FileNotFoundError(
-        f'{benchmark} data not found under {root!r}: missing '
-        f'{", ".join(missing)}. {hint} Or set data.root to the folder that '
-        'holds them.')
+        expected = '\n  or\n'.join('\n'.join(f'  {os.path.join(root, p)}'
+                                             for p in layout)
+                                   for layout in layouts)
+        fix = (f'learn2learn\'s {BENCHMARKS[benchmark].dataset_class} reads '
+               'these files; downloads are disabled: fetch them once where '
+               'there is internet access (e.g. '
+               'learn2learn.vision.benchmarks.get_tasksets'
+               f'({benchmark!r}, root=...)) and copy them there.')
+    check_dataset_root(benchmark, root, layouts, expected,
+                       fix + ' Or set data.root to the folder that holds '
+                       'them.')
 
 
 def build_transform(image_size: int,

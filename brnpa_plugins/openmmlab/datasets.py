@@ -13,6 +13,7 @@ from mmpretrain.datasets import CUB, FGVCAircraft, StanfordCars
 from mmpretrain.registry import DATASETS
 
 from ..data import check_cub_root
+from ..data.roots import check_dataset_root
 
 STANFORD_CARS_LAYOUT = """\
 <data_root>/                       either
@@ -30,33 +31,14 @@ FGVC_AIRCRAFT_LAYOUT = """\
   data/images_variant_<split>.txt  <image id> <variant name>"""
 
 
-def check_dataset_root(dataset: str, data_root: str,
-                       alternatives: Sequence[Tuple[str, ...]],
-                       layout: str) -> None:
-    """Raise FileNotFoundError unless one set of paths all exist.
-
-    Args:
-        dataset: name shown in the message.
-        data_root: the folder to check.
-        alternatives: groups of paths relative to ``data_root``; the folder
-            is valid when every path of one group exists.
-        layout: the expected layout, shown in the message.
-    """
-    if os.path.isdir(data_root):
-        missing = [[
-            os.path.join(data_root, path) for path in group
-            if not os.path.exists(os.path.join(data_root, path))
-        ] for group in alternatives]
-        if any(not paths for paths in missing):
-            return
-        problem = 'missing: ' + ' | or | '.join(
-            ', '.join(paths) for paths in missing)
-    else:
-        problem = 'the folder does not exist'
-    raise FileNotFoundError(
-        f'{dataset} data_root {data_root!r} is incomplete; {problem}. '
-        f'Expected layout:\n{layout}\nPoint data_root at the extracted '
-        f'{dataset} folder (--cfg-options '
+def check_config_root(dataset: str, data_root: str,
+                      layouts: Sequence[Tuple[str, ...]],
+                      expected: str) -> None:
+    """:func:`~brnpa_plugins.data.roots.check_dataset_root` with the fix of
+    an mmpretrain config."""
+    check_dataset_root(
+        dataset, data_root, layouts, expected,
+        f'Point data_root at the extracted {dataset} folder (--cfg-options '
         'train_dataloader.dataset.data_root=... and the same for '
         'test_dataloader).')
 
@@ -77,7 +59,7 @@ class CheckedStanfordCars(StanfordCars):
     def __init__(self, data_root: str, split: str = 'train', **kwargs):
         devkit = 'cars_test_annos_withlabels.mat' if split == 'test' \
             else 'cars_train_annos.mat'
-        check_dataset_root(
+        check_config_root(
             'Stanford Cars', data_root,
             [('cars_annos.mat', 'car_ims'),
              (os.path.join('devkit', devkit), f'cars_{split}')],
@@ -90,7 +72,7 @@ class CheckedFGVCAircraft(FGVCAircraft):
     """:class:`mmpretrain.datasets.FGVCAircraft` that checks ``data_root``."""
 
     def __init__(self, data_root: str, split: str = 'trainval', **kwargs):
-        check_dataset_root(
+        check_config_root(
             'FGVC-Aircraft', data_root,
             [(os.path.join('data', 'images'),
               os.path.join('data', f'images_variant_{split}.txt'))],

@@ -8,7 +8,7 @@ from yacs.config import CfgNode
 
 from .checkpoint import load_weights
 from .config import imagedata_kwargs
-from .data import check_dataset_root
+from .data import check_reid_roots
 from .engine import (ImageDistillationEngine, ImageSoftmaxEngine,
                      ImageTripletEngine)
 from .models import BACKBONES, build_brnpa_reid
@@ -20,7 +20,7 @@ def use_gpu(cfg: CfgNode) -> bool:
 
 def build_datamanager(cfg: CfgNode):
     """torchreid's ImageDataManager, after checking the dataset folders."""
-    check_dataset_root(cfg.data.root,
+    check_reid_roots(cfg.data.root,
                        list(cfg.data.sources) + list(cfg.data.targets))
     kwargs = imagedata_kwargs(cfg)
     kwargs['use_gpu'] = use_gpu(cfg)

@@ -1,12 +1,14 @@
 """Check a re-ID dataset folder before torchreid touches it.
 
 torchreid starts a download when a dataset folder is missing, which hangs or
-fails obscurely without internet access. :func:`check_dataset_root` names
+fails obscurely without internet access. :func:`check_reid_roots` names
 the expected layout instead.
 """
 import glob
 import os.path as osp
 from typing import Dict, Iterable, NamedTuple, Tuple
+
+from brnpa_plugins.data.roots import check_dataset_root, missing_paths
 
 
 class Layout(NamedTuple):
@@ -42,7 +44,7 @@ def describe_layout(root: str, name: str) -> str:
                      for split in layout.splits)
 
 
-def check_dataset_root(root: str, names: Iterable[str]) -> None:
+def check_reid_roots(root: str, names: Iterable[str]) -> None:
     """Raise FileNotFoundError naming the expected layout if a known
     dataset is missing or has an empty split under ``root``.
 
@@ -55,18 +57,18 @@ def check_dataset_root(root: str, names: Iterable[str]) -> None:
         if name not in LAYOUTS:
             continue
         layout = LAYOUTS[name]
-        candidates = (osp.join(root, layout.folder, layout.release),
-                      osp.join(root, layout.folder))
-        found = next((c for c in candidates
-                      if all(osp.isdir(osp.join(c, s))
-                             for s in layout.splits)), None)
-        if found is None:
-            raise FileNotFoundError(
-                f'{name} was not found under data.root "{root}". torchreid '
-                f'expects (images named like {layout.example}):\n'
-                f'{describe_layout(root, name)}\n'
-                'Unpack the dataset there, or point --root / data.root at '
-                f'the folder that contains "{layout.folder}".')
+        # torchreid reads <folder>/<release>/<split> or <folder>/<split>
+        bases = (osp.join(layout.folder, layout.release), layout.folder)
+        layouts = [[osp.join(base, split) for split in layout.splits]
+                   for base in bases]
+        check_dataset_root(
+            name, root, layouts,
+            f'(images named like {layout.example})\n'
+            f'{describe_layout(root, name)}',
+            'Unpack the dataset there, or point --root / data.root at the '
+            f'folder that contains "{layout.folder}".')
+        found = next(osp.join(root, base) for base, paths in
+                     zip(bases, layouts) if not missing_paths(root, [paths]))
         for split in layout.splits:
             if not glob.glob(osp.join(found, split, '*.jpg')):
                 raise FileNotFoundError(

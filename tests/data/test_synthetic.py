@@ -187,5 +187,5 @@ def test_bad_config_values_are_named(change, word, tmp_path):
 
 def test_missing_cub_root_names_the_layout(tmp_path):
     with pytest.raises(FileNotFoundError,
-                       match=r'(?s)missing: .*images.txt.*Expected layout'):
+                       match=r'(?s)missing .*images.txt.*Expected layout'):
         check_cub_root(str(tmp_path))

@@ -1,6 +1,6 @@
 import pytest
 
-from brnpa_plugins.reid.data import check_dataset_root
+from brnpa_plugins.reid.data import check_reid_roots
 
 
 def make(root, release=True, empty=()):
@@ -16,13 +16,13 @@ def make(root, release=True, empty=()):
 def test_both_layouts_torchreid_reads_are_accepted(tmp_path):
     make(tmp_path / 'new')
     make(tmp_path / 'old', release=False)
-    check_dataset_root(str(tmp_path / 'new'), ['market1501'])
-    check_dataset_root(str(tmp_path / 'old'), ['market1501', 'market1501'])
+    check_reid_roots(str(tmp_path / 'new'), ['market1501'])
+    check_reid_roots(str(tmp_path / 'old'), ['market1501', 'market1501'])
 
 
 def test_missing_dataset_names_every_expected_folder(tmp_path):
     with pytest.raises(FileNotFoundError) as error:
-        check_dataset_root(str(tmp_path), ['market1501'])
+        check_reid_roots(str(tmp_path), ['market1501'])
     message = str(error.value)
     for split in ('bounding_box_train', 'query', 'bounding_box_test'):
         assert f'Market-1501-v15.09.15/{split}/0001_c1s1_000151_01.jpg' \
@@ -33,8 +33,8 @@ def test_missing_dataset_names_every_expected_folder(tmp_path):
 def test_an_empty_split_is_reported(tmp_path):
     make(tmp_path, empty=('query', ))
     with pytest.raises(FileNotFoundError, match='query" holds no .jpg'):
-        check_dataset_root(str(tmp_path), ['market1501'])
+        check_reid_roots(str(tmp_path), ['market1501'])
 
 
 def test_unknown_datasets_are_left_to_torchreid(tmp_path):
-    check_dataset_root(str(tmp_path), ['dukemtmcreid'])
+    check_reid_roots(str(tmp_path), ['dukemtmcreid'])
