@@ -101,7 +101,7 @@ def check_root(benchmark: str, root: str, splits: Sequence[str] = SPLITS,
                                              for p in layout)
                                    for layout in layouts)
         fix = (f'learn2learn\'s {BENCHMARKS[benchmark].dataset_class} reads '
-               'these files; downloads are disabled: fetch them once where '
+               'these files. Downloads are disabled: fetch them once where '
                'there is internet access (e.g. '
                'learn2learn.vision.benchmarks.get_tasksets'
                f'({benchmark!r}, root=...)) and copy them there.')

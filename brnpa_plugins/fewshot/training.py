@@ -32,12 +32,14 @@ class Distillation(NamedTuple):
 
 
 def confidence_interval(values: Tensor) -> Accuracy:
-    """Mean and 95% confidence half-width (normal approximation)."""
-    values = values.double()
-    count = values.numel()
-    spread = values.std().item() if count > 1 else 0.0
-    return Accuracy(values.mean().item(), 1.96 * spread / math.sqrt(count),
-                    count)
+    """Mean accuracy over episodes and the half-width of its 95% interval
+    (Student t, :func:`brnpa_plugins.evaluation.statistics.mean_interval`;
+    0 for a single episode)."""
+    from ..evaluation.statistics import mean_interval
+    interval = mean_interval(values.double().cpu().numpy())
+    half = (interval.high - interval.low) / 2
+    return Accuracy(interval.mean, half if math.isfinite(half) else 0.0,
+                    interval.count)
 
 
 @contextlib.contextmanager

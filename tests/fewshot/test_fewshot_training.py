@@ -62,12 +62,14 @@ def test_evaluation_reports_accuracy_and_confidence_interval(tasksets):
     assert first == again  # the same seed gives the same episodes
 
 
-def test_confidence_interval_is_the_normal_95_percent_half_width():
+def test_confidence_interval_is_the_student_95_percent_half_width():
+    from scipy import stats
     values = torch.tensor([0.2, 0.4, 0.6, 0.8])
     result = confidence_interval(values)
     assert result.mean == pytest.approx(0.5)
     assert result.ci95 == pytest.approx(
-        1.96 * values.std().item() / 2, rel=1e-6)
+        stats.t.ppf(0.975, 3) * values.std().item() / 2, rel=1e-6)
+    assert confidence_interval(torch.tensor([0.7])).ci95 == 0.0
 
 
 def test_distillation_uses_the_core_loss_on_episode_logits(tasksets):
