@@ -45,7 +45,7 @@ def main():
     except FileNotFoundError as error:
         parser.error(str(error))
 
-    from brnpa_plugins.apis import BRNPAInferencer
+    from brnpa_plugins.openmmlab import BRNPAInferencer
     inferencer = BRNPAInferencer(args.config, pretrained=args.checkpoint,
                                  device=args.device)
     results = inferencer(images, batch_size=args.batch_size,

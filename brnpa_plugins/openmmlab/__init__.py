@@ -15,6 +15,7 @@ In a config file:
     custom_imports = dict(imports=['brnpa_plugins.openmmlab'],
                           allow_failed_imports=False)
 """
+from .apis import BRNPAInferencer, explain_images
 from .bcnn import BCNNNeck
 from .compat import apply_patches, patch_status
 from .cpu import AmpOptimWrapper
@@ -34,6 +35,7 @@ register_model_index()
 
 __all__ = [
     'ACTIVITY_FIELD', 'ATTENTION_FIELD', 'NORM_FIELD', 'AmpOptimWrapper',
+    'BRNPAInferencer', 'explain_images',
     'BCNNNeck', 'BRNPADistiller', 'BRNPAHead', 'BRNPANeck', 'BRNPANeckOutput',
     'CheckedCUB', 'CheckedFGVCAircraft', 'CheckedStanfordCars',
     'GradientCheckpointingHook', 'RankedMapsHook', 'SaliencyMetric',

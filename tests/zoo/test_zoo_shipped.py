@@ -46,7 +46,7 @@ def demo_model():
 
 def test_demo_model_from_the_zoo_keeps_its_published_metrics(
         benchmark, demo_model):
-    from brnpa_plugins.apis import BRNPAInferencer
+    from brnpa_plugins.openmmlab import BRNPAInferencer
     from brnpa_plugins.core import saliency_map
     from brnpa_plugins.evaluation.ground_truth import (GroundTruth,
                                                        decisive_energy,

@@ -7,12 +7,11 @@ import pytest
 from mmengine.dataset import Compose
 from PIL import Image
 
-from brnpa_plugins.apis import BRNPAInferencer, explain_images
+from brnpa_plugins.openmmlab import BRNPAInferencer, explain_images
 from mmpretrain.registry import TRANSFORMS
 
 # The tests run with --import-mode=importlib: put the helpers on the path.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                'openmmlab'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _helpers_train import (CROP, NUM_CLASSES,  # noqa: E402
                             save_random_weights, tiny_config, tiny_cub,
                             write_config)

@@ -1,6 +1,6 @@
 """Explain images with a trained BR-NPA model (mmpretrain).
 
-    from brnpa_plugins.apis import BRNPAInferencer
+    from brnpa_plugins.openmmlab import BRNPAInferencer
 
     inferencer = BRNPAInferencer(
         'configs/brnpa/brnpa-highres-kd_resnet50_8xb12_cub.py',
@@ -17,14 +17,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-import brnpa_plugins.openmmlab  # noqa: F401  (registers the BR-NPA modules)
-from brnpa_plugins.core import (explanation_maps, render_ranked_maps,
-                                save_png, upsample)
-from brnpa_plugins.openmmlab.heads import (ACTIVITY_FIELD, ATTENTION_FIELD,
-                                           NORM_FIELD)
-from brnpa_plugins.openmmlab.hooks import model_input_images
 from mmpretrain.apis import ImageClassificationInferencer
 from mmpretrain.structures import DataSample
+
+from ..core import explanation_maps, render_ranked_maps, save_png, upsample
+from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD
+from .hooks import model_input_images
 
 #: Field of each prediction holding the image the model saw (H x W x 3 RGB).
 IMAGE_FIELD = 'input_image'
