@@ -6,7 +6,7 @@ seed, pools the features with that map into a part ("compound") vector, and
 softly suppresses what the part already explains before picking the next
 seed. It has no learned parameters.
 """
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor, nn
@@ -26,13 +26,15 @@ class BRNPAOutput(NamedTuple):
         activity: B x N importance of each part (see :class:`BRNPA`).
         norm: B x H x W L2 norm of the input features at each location
             (the "activity map" the shown maps are multiplied by).
-        seeds: B x N flat index (row * W + col) of each part's seed location.
+        seeds: B x N flat index (row * W + col) of each part's seed location;
+            None for part models without seeds (attention pooling, B-CNN),
+            which return their parts in this same form.
     """
     features: Tensor
     attention: Tensor
     activity: Tensor
     norm: Tensor
-    seeds: Tensor
+    seeds: Optional[Tensor]
 
 
 class BRNPA(nn.Module):

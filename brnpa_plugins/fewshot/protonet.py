@@ -45,10 +45,9 @@ def average_pooling(features: Tensor) -> BRNPAOutput:
     batch, _, height, width = features.shape
     attention = features.new_full((batch, 1, height, width),
                                   1.0 / (height * width))
-    seeds = torch.zeros(batch, 1, dtype=torch.long, device=features.device)
     return BRNPAOutput(features.mean(dim=(2, 3)).unsqueeze(1), attention,
                        features.new_ones(batch, 1), features.norm(dim=1),
-                       seeds)
+                       None)
 
 
 def class_means(embeddings: Tensor, labels: Tensor) -> Tensor:
@@ -185,8 +184,9 @@ class BRNPAProtoNet(nn.Module):
         # mode are then shared, as in the usual ProtoNet implementations.
         both = self.embed(torch.cat([support, query]))
         num_support = support.shape[0]
-        support_out = BRNPAOutput(*(t[:num_support] for t in both))
-        query_out = BRNPAOutput(*(t[num_support:] for t in both))
+        support_out, query_out = (BRNPAOutput(*(
+            None if t is None else t[part] for t in both)) for part in (
+                slice(None, num_support), slice(num_support, None)))
         prototypes = class_means(support_out.features, support_labels)
         logits = self.score(query_out.features, prototypes)
         return EpisodeOutput(logits, support_out, query_out)

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from mmpretrain.registry import MODELS
 
+from ..core import BRNPAOutput
 from ..core.checks import check_positive_int
 from .necks import BRNPANeckOutput, select_feature_map
 
@@ -90,5 +91,7 @@ class BCNNNeck(BaseModule):
         attention = attention.gather(
             1, order[..., None, None].expand_as(attention))
         activity = activity.gather(1, order)
-        norm = x.norm(dim=1)
-        return BRNPANeckOutput(attention, activity, norm, features)
+        parts = parts.gather(1, order[..., None].expand_as(parts))
+        return BRNPANeckOutput(
+            BRNPAOutput(parts, attention, activity, x.norm(dim=1), None),
+            features)

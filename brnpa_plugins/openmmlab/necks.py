@@ -6,7 +6,7 @@ from torch import Tensor
 
 from mmpretrain.registry import MODELS
 
-from ..core import BRNPA
+from ..core import BRNPA, BRNPAOutput
 from ..core.checks import check_positive_int
 
 
@@ -15,18 +15,35 @@ class BRNPANeckOutput(NamedTuple):
 
     It is a tuple whose last item is a B x (N*C) tensor, as mmpretrain heads
     expect (``feats[-1]``), so any linear head works on it; BR-NPA heads also
-    read the maps.
+    read the maps. The grouping's own output travels as it is (``parts``);
+    ``attention``, ``activity``, ``norm`` and ``seeds`` read it.
 
     Attributes:
-        attention: B x N x H x W attention maps (>= 0, each sums to 1).
-        activity: B x N part activities.
-        norm: B x H x W feature-norm map.
+        parts: the core's :class:`~brnpa_plugins.core.BRNPAOutput`.
         features: B x (N*C) concatenated part vectors, in rank order.
     """
-    attention: Tensor
-    activity: Tensor
-    norm: Tensor
+    parts: BRNPAOutput
     features: Tensor
+
+    @property
+    def attention(self) -> Tensor:
+        """B x N x H x W attention maps (>= 0, each sums to 1)."""
+        return self.parts.attention
+
+    @property
+    def activity(self) -> Tensor:
+        """B x N part activities."""
+        return self.parts.activity
+
+    @property
+    def norm(self) -> Tensor:
+        """B x H x W feature-norm map."""
+        return self.parts.norm
+
+    @property
+    def seeds(self) -> Optional[Tensor]:
+        """B x N seed locations (None for necks without seeds)."""
+        return self.parts.seeds
 
 
 @MODELS.register_module()
@@ -82,8 +99,7 @@ class BRNPANeck(BaseModule):
         x = select_feature_map(inputs, self.in_index, self.in_channels,
                                type(self).__name__)
         out = self.brnpa(x)
-        return BRNPANeckOutput(out.attention, out.activity, out.norm,
-                               out.features.flatten(1))
+        return BRNPANeckOutput(out, out.features.flatten(1))
 
 
 def select_feature_map(inputs: Union[Tensor, Sequence[Tensor]],

@@ -107,3 +107,18 @@ def test_head_not_matching_the_neck_names_the_fix():
     neck = BRNPANeck(in_channels=64, num_parts=2)
     with pytest.raises(ValueError, match='3 parts x 64 channels = 192'):
         head(neck(torch.rand(1, 64, 4, 4)))
+
+
+def test_the_neck_passes_the_core_output_as_it_is():
+    from brnpa_plugins.core import BRNPA, BRNPAOutput
+    from brnpa_plugins.openmmlab import BCNNNeck, BRNPANeck
+    torch.manual_seed(0)
+    x = torch.rand(2, 16, 6, 6)
+    out = BRNPANeck(in_channels=16, num_parts=3)((x, ))
+    core = BRNPA(num_parts=3)(x)
+    assert isinstance(out.parts, BRNPAOutput)
+    assert torch.equal(out.seeds, core.seeds)
+    assert torch.equal(out.attention, core.attention)
+    assert out[-1].shape == (2, 48)  # what any mmpretrain head reads
+    bcnn = BCNNNeck(in_channels=16, num_parts=3)((x, ))
+    assert isinstance(bcnn.parts, BRNPAOutput) and bcnn.seeds is None
