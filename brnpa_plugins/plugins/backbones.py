@@ -2,10 +2,12 @@
 
 Plugins register a :class:`HighResolutionBackbone` for each family of models
 they know how to convert; :func:`to_high_resolution` picks the first one that
-recognises a model.
+recognises a model. The adapters build their high-resolution networks
+through it (the torchreid models, for one), so a family a plugin registers
+serves them too.
 """
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional, Sequence
 
 from torch import nn
 
@@ -20,13 +22,15 @@ class HighResolutionBackbone:
         name (str): Short name, e.g. 'resnet'.
         matches (Callable[[nn.Module], bool]): Whether a model belongs to the
             family.
-        convert (Callable[[nn.Module], nn.Module]): Makes a model of the
-            family high-resolution in place and returns it.
+        convert (Callable[..., nn.Module]): ``convert(model, stages=None)``
+            makes a model of the family high-resolution in place and returns
+            it; ``stages`` names the stages to run at full resolution (None:
+            the family's high-resolution form).
         description (str): One line shown by ``brnpa plugins``.
     """
     name: str
     matches: Callable[[nn.Module], bool]
-    convert: Callable[[nn.Module], nn.Module]
+    convert: Callable[..., nn.Module]
     description: str = ''
 
     def __post_init__(self):
@@ -45,11 +49,16 @@ def high_resolution_backbones() -> dict:
     return registered('brnpa_register_backbones', HighResolutionBackbone)
 
 
-def to_high_resolution(model: nn.Module) -> nn.Module:
+def to_high_resolution(model: nn.Module,
+                       stages: Optional[Sequence[str]] = None) -> nn.Module:
     """Make ``model`` high-resolution with the first backbone that matches it.
 
-    Third-party plugins are asked before the built-in ones, so a plugin can
-    take over a family the built-in ``resnet`` surgery also matches.
+    Families are asked in registration order, the built-in ones first.
+
+    Args:
+        model: the network, changed in place.
+        stages: the stages to run at full resolution; None for the family's
+            high-resolution form (layer3 and layer4 of a ResNet).
 
     Raises:
         ValueError: no registered backbone recognises the model.
@@ -57,7 +66,9 @@ def to_high_resolution(model: nn.Module) -> nn.Module:
     backbones = high_resolution_backbones()
     for backbone in backbones.values():
         if backbone.matches(model):
-            return backbone.convert(model)
+            if stages is None:
+                return backbone.convert(model)
+            return backbone.convert(model, stages=tuple(stages))
     raise ValueError(
         f'No registered backbone recognises {type(model).__name__}; known '
         f'families: {sorted(backbones)}. Register one with the '

@@ -1,8 +1,9 @@
 """BR-NPA re-identification models, built by name through torchreid's factory.
 
 The backbone is torchreid's own network (so its ImageNet weights load
-unchanged) with the stride surgery of
-:func:`brnpa_plugins.core.make_high_resolution`; BR-NPA groups its last
+unchanged) with the stride surgery of the
+registered high-resolution backbones
+(:func:`brnpa_plugins.plugins.to_high_resolution`); BR-NPA groups its last
 feature map into ranked parts, and the re-ID head of the paper (spec section
 6) maps the concatenated parts to a 512-d embedding and the identity logits.
 """
@@ -13,9 +14,10 @@ import torch
 import torchreid
 from torch import Tensor, nn
 
-from brnpa_plugins.core import BRNPA, BRNPAOutput, make_high_resolution
+from brnpa_plugins.core import BRNPA, BRNPAOutput
 from brnpa_plugins.core.checks import check_positive_int
 from brnpa_plugins.core.highres import HIGH_RESOLUTION_STAGES
+from brnpa_plugins.plugins import to_high_resolution
 
 LOSSES = ('softmax', 'triplet')
 
@@ -192,7 +194,7 @@ def build_brnpa_reid(name: str,
     if pretrained:
         load_imagenet_weights(network, spec.torchreid_name)
     if spec.full_resolution_stages:
-        make_high_resolution(network, spec.full_resolution_stages)
+        to_high_resolution(network, spec.full_resolution_stages)
     # The network's own pooling head is never run: drop its parameters so
     # that optimisers and distributed training do not see unused ones.
     for head in ('fc', 'classifier'):

@@ -18,6 +18,20 @@ def test_torchvision_resnet_is_made_high_resolution():
     assert body(images).shape[-2:] == (8, 8)
 
 
+def test_stages_can_be_chosen_and_torchreid_builds_through_the_hook():
+    model = torchvision.models.resnet18(num_classes=4).eval()
+    body = nn.Sequential(*list(model.children())[:-2])
+    to_high_resolution(model, stages=['layer4'])
+    assert body(torch.rand(1, 3, 64, 64)).shape[-2:] == (4, 4)
+    import torchreid
+
+    import brnpa_plugins.reid  # noqa: F401
+    reid = torchreid.models.build_model('brnpa_resnet18_hr', num_classes=5,
+                                        pretrained=False)
+    stride = reid.backbone.layer3[0].conv1.stride  # set by the hook's family
+    assert stride == (1, 1)
+
+
 def test_unknown_backbone_names_the_known_families():
     assert 'resnet' in high_resolution_backbones()
     with pytest.raises(ValueError, match=r"known families: \['resnet'\]"):
