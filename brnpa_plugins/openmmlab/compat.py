@@ -31,7 +31,8 @@ upstream changes), and can be turned off with the environment variable
     The patch skips that call when there is no accelerator. Check:
     ``mmengine.dist.utils._init_dist_pytorch`` calls ``set_device``.
 
-:func:`patch_status` says what was done and why; ``brnpa plugins`` shows it.
+:func:`patch_status` says what was done, why, and on which versions of
+mmengine, mmpretrain and torch; ``brnpa plugins --check`` shows it.
 """
 import copyreg
 import inspect
@@ -139,6 +140,13 @@ PATCHES = (
 _status: Dict[str, str] = {}
 
 
+def _versions() -> str:
+    import mmengine
+    import mmpretrain
+    return (f'mmengine {mmengine.__version__}, mmpretrain '
+            f'{mmpretrain.__version__}, torch {torch.__version__}')
+
+
 def apply_patches() -> Dict[str, str]:
     """Apply each needed, enabled patch once; returns :func:`patch_status`."""
     disabled = _disabled()
@@ -159,7 +167,7 @@ def apply_patches() -> Dict[str, str]:
             _status[patch.name] = 'not needed with the installed versions'
             continue
         patch.apply()
-        _status[patch.name] = f'applied: {reason}'
+        _status[patch.name] = f'applied: {reason} ({_versions()})'
     return patch_status()
 
 
