@@ -115,3 +115,35 @@ def test_oracle_beats_anti_oracle_and_model_free_map_on_the_trained_model(
         assert scores['oracle']['energy'] > scores[other]['energy']
         assert scores['oracle']['dauc'] < scores[other]['dauc'], scores
         assert scores['oracle']['iauc'] > scores[other]['iauc'], scores
+
+
+def test_trained_maps_differ_from_the_maps_of_randomised_weights(
+        benchmark, demo_model):
+    """Model-parameter randomisation (Adebayo et al., 2018): BR-NPA's map
+    must depend on the trained weights; a model-free map cannot."""
+    from mmengine.dataset import Compose
+    from mmpretrain.registry import TRANSFORMS
+
+    from brnpa_plugins.evaluation import compute_saliency
+    from brnpa_plugins.evaluation.ground_truth import (map_similarity,
+                                                       randomised_copy)
+    from brnpa_plugins.openmmlab.saliency_metric import saliency_layers
+    root, tests, _ = benchmark
+    pipeline = Compose([TRANSFORMS.build(dict(type='LoadImageFromFile')),
+                        TRANSFORMS.build(dict(type='PackInputs'))])
+    batch = [pipeline(dict(img_path=os.path.join(root, 'images', tests[i])))
+             for i in range(0, 240, 12)]
+    images = demo_model.data_preprocessor(
+        {'inputs': [b['inputs'] for b in batch]}, False)['inputs']
+    randomised = randomised_copy(demo_model, seed=0)
+
+    def maps(model, method):
+        return compute_saliency(method, model, images, None,
+                                saliency_layers(model), stride=8)
+
+    trained = map_similarity(maps(demo_model, 'attention'),
+                             maps(randomised, 'attention'))
+    free = map_similarity(maps(demo_model, 'saturation'),
+                          maps(randomised, 'saturation'))
+    assert float(trained.mean()) < 0.9
+    assert float(free.mean()) == pytest.approx(1.0)
