@@ -95,6 +95,11 @@ class BRNPA(nn.Module):
         if x.dim() != 4:
             raise ValueError('BRNPA expects features of shape B x C x H x W, '
                              f'got a tensor of shape {tuple(x.shape)}')
+        if not x.is_floating_point():
+            raise TypeError(
+                f'BRNPA expects floating-point features, got {x.dtype}; '
+                'integer maps would truncate the attention to 0. Cast them '
+                'with .float().')
         batch, channels, height, width = x.shape
         num_locations = height * width
         if self.num_parts > num_locations:
@@ -107,8 +112,11 @@ class BRNPA(nn.Module):
         features, attention, activity, norm, seeds = out
         attention = attention.reshape(batch, self.num_parts, height, width)
         norm = norm.reshape(batch, height, width)
+        # The norm of C half-precision values can pass 65504 (C = 2048 and
+        # values near 1500 suffice): norm and activity keep at least float32.
+        wide = torch.promote_types(x.dtype, torch.float32)
         return BRNPAOutput(features.to(x.dtype), attention.to(x.dtype),
-                           activity.to(x.dtype), norm.to(x.dtype), seeds)
+                           activity.to(wide), norm.to(wide), seeds)
 
     def _group(self, x: Tensor):
         """Group B x L x C float32 vectors into parts."""

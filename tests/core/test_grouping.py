@@ -212,3 +212,19 @@ def test_float16_input_with_large_values_does_not_overflow():
     assert torch.isfinite(out.features).all()
     assert torch.isfinite(out.attention).all()
     assert out.seeds[0, 0].item() == 0
+
+
+def test_float16_features_near_the_float16_limit_give_finite_maps():
+    from brnpa_plugins.core import saliency_map
+    torch.manual_seed(0)
+    x = (torch.rand(2, 2048, 4, 4) * 6e4).half()  # norms far above 65504
+    out = BRNPA(num_parts=3)(x)
+    assert out.norm.dtype == torch.float32 and torch.isfinite(out.norm).all()
+    assert torch.isfinite(out.activity).all()
+    maps = saliency_map(out.attention.float(), out.norm, out.activity)
+    assert torch.isfinite(maps).all() and maps.max() == 1
+
+
+def test_integer_features_are_refused_with_the_fix():
+    with pytest.raises(TypeError, match=r'torch.int64.*\.float\(\)'):
+        BRNPA(num_parts=2)(torch.ones(1, 4, 3, 3, dtype=torch.long))
