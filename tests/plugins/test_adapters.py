@@ -53,3 +53,48 @@ def test_module_installed_does_not_import():
     assert module_installed('json')
     assert not module_installed('brnpa_no_such_ecosystem')
     assert not module_installed('brnpa_no_such_ecosystem.sub')
+
+
+def test_a_third_party_adapter_activates_like_a_built_in(tmp_path):
+    """Entry point -> `brnpa plugins`; its module in a config's
+    custom_imports registers into mmpretrain, as brnpa_plugins.openmmlab."""
+    import os
+    import subprocess
+    import sys
+    package = tmp_path / 'brnpa_thirdparty'
+    package.mkdir()
+    (package / '__init__.py').write_text(
+        'from brnpa_plugins.plugins import Adapter, hookimpl\n'
+        '@hookimpl\n'
+        'def brnpa_register_adapters(register):\n'
+        "    register(Adapter('thirdparty', 'brnpa_thirdparty.mm',\n"
+        "                     ('mmengine', 'mmpretrain'), 'pip install x'))\n")
+    (package / 'mm.py').write_text(
+        'from mmpretrain.models import GlobalAveragePooling\n'
+        'from mmpretrain.registry import MODELS\n'
+        '@MODELS.register_module()\n'
+        'class ThirdPartyNeck(GlobalAveragePooling):\n'
+        '    pass\n')
+    dist_info = tmp_path / 'brnpa_thirdparty-1.0.dist-info'
+    dist_info.mkdir()
+    (dist_info / 'METADATA').write_text(
+        'Metadata-Version: 2.1\nName: brnpa-thirdparty\nVersion: 1.0\n')
+    (dist_info / 'entry_points.txt').write_text(
+        '[brnpa_plugins]\nthirdparty = brnpa_thirdparty\n')
+    config = tmp_path / 'cfg.py'
+    config.write_text("custom_imports = dict(imports=['brnpa_thirdparty.mm'],"
+                      ' allow_failed_imports=False)\n')
+    code = (
+        'from brnpa_plugins.cli import main\n'
+        "main(['plugins'])\n"
+        'from mmengine.config import Config\n'
+        f'Config.fromfile({str(config)!r})\n'
+        'from mmpretrain.registry import MODELS\n'
+        "print(type(MODELS.build(dict(type='ThirdPartyNeck'))).__name__)\n")
+    result = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=str(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    assert 'adapter thirdparty (brnpa_thirdparty.mm): available' in \
+        result.stdout
+    assert result.stdout.strip().endswith('ThirdPartyNeck')
