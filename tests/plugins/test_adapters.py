@@ -55,7 +55,8 @@ def test_module_installed_does_not_import():
     assert not module_installed('brnpa_no_such_ecosystem.sub')
 
 
-def test_a_third_party_adapter_activates_like_a_built_in(tmp_path):
+def test_a_third_party_adapter_activates_like_a_built_in(tmp_path,
+                                                        write_dist_info):
     """Entry point -> `brnpa plugins`; its module in a config's
     custom_imports registers into mmpretrain, as brnpa_plugins.openmmlab."""
     import os
@@ -75,12 +76,8 @@ def test_a_third_party_adapter_activates_like_a_built_in(tmp_path):
         '@MODELS.register_module()\n'
         'class ThirdPartyNeck(GlobalAveragePooling):\n'
         '    pass\n')
-    dist_info = tmp_path / 'brnpa_thirdparty-1.0.dist-info'
-    dist_info.mkdir()
-    (dist_info / 'METADATA').write_text(
-        'Metadata-Version: 2.1\nName: brnpa-thirdparty\nVersion: 1.0\n')
-    (dist_info / 'entry_points.txt').write_text(
-        '[brnpa_plugins]\nthirdparty = brnpa_thirdparty\n')
+    write_dist_info(tmp_path, 'brnpa-thirdparty', '1.0',
+                    {'thirdparty': 'brnpa_thirdparty'})
     config = tmp_path / 'cfg.py'
     config.write_text("custom_imports = dict(imports=['brnpa_thirdparty.mm'],"
                       ' allow_failed_imports=False)\n')

@@ -73,32 +73,15 @@ def test_autoload_can_be_disabled(example_plugin, monkeypatch):
 
 
 def test_broken_plugin_is_reported_and_others_still_load(
-        example_plugin, tmp_path, monkeypatch):
-    dist_info = tmp_path / 'brnpa_broken_plugin-2.0.dist-info'
-    dist_info.mkdir()
-    (dist_info / 'METADATA').write_text(
-        'Metadata-Version: 2.1\nName: brnpa-broken-plugin\nVersion: 2.0\n')
-    (dist_info / 'entry_points.txt').write_text(
-        '[brnpa_plugins]\nbroken = brnpa_module_that_does_not_exist\n')
+        example_plugin, tmp_path, monkeypatch, write_dist_info):
+    write_dist_info(tmp_path, 'brnpa-broken-plugin', '2.0',
+                    {'broken': 'brnpa_module_that_does_not_exist'})
     monkeypatch.syspath_prepend(str(tmp_path))
     sources = plugin_sources()
     assert sources['broken'].version == '2.0'
     assert "No module named 'brnpa_module_that_does_not_exist'" in \
         sources['broken'].error
     assert 'example' in registered_adapters()
-
-
-def install_plugin(folder, distribution, name, source):
-    """A distribution on ``sys.path`` whose entry point ``name`` is the
-    module ``source`` (as ``pip install`` would leave it)."""
-    module = f'{distribution.replace("-", "_")}_module'
-    (folder / f'{module}.py').write_text(source)
-    dist_info = folder / f'{distribution.replace("-", "_")}-1.0.dist-info'
-    dist_info.mkdir()
-    (dist_info / 'METADATA').write_text(
-        f'Metadata-Version: 2.1\nName: {distribution}\nVersion: 1.0\n')
-    (dist_info / 'entry_points.txt').write_text(
-        f'[brnpa_plugins]\n{name} = {module}\n')
 
 
 HEADER = """
@@ -131,9 +114,13 @@ def brnpa_register_saliency_methods(register):
 
 
 @pytest.fixture
-def broken_plugins(example_plugin, tmp_path, monkeypatch):
+def broken_plugins(example_plugin, tmp_path, monkeypatch, write_dist_info):
+    """One distribution per kind of fault, its plugin the module's source."""
     for kind, source in BROKEN.items():
-        install_plugin(tmp_path, f'brnpa-{kind}-plugin', kind, source)
+        module = f'brnpa_{kind}_plugin_module'
+        (tmp_path / f'{module}.py').write_text(source)
+        write_dist_info(tmp_path, f'brnpa-{kind}-plugin', '1.0',
+                        {kind: module})
     monkeypatch.syspath_prepend(str(tmp_path))
 
 
