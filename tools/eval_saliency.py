@@ -61,6 +61,7 @@ import brnpa_plugins.openmmlab  # noqa: E402,F401
 from brnpa_plugins.core import (atomic_write_json,  # noqa: E402
                                 atomic_write_text)
 from brnpa_plugins.core.capture import layer_output  # noqa: E402
+from brnpa_plugins.core.maps import rank_by_activity  # noqa: E402
 from brnpa_plugins.data import load_part_locations  # noqa: E402
 from brnpa_plugins.data import synthetic  # noqa: E402
 from brnpa_plugins.evaluation import (  # noqa: E402
@@ -270,11 +271,11 @@ class Benchmark:
             [self.objects[relative_path(self.data_root, s)]
              for s in samples], [scale_of(s) for s in samples])
 
-    def variants(self, model: nn.Module, batch: dict,
-                 images: torch.Tensor) -> torch.Tensor:
-        """B x K x C x H x W inputs, each with one object removed."""
+    def render_variants(self, samples) -> List[torch.Tensor]:
+        """Each image re-rendered, then once with each object removed:
+        B x (K + 1) uint8 C x H x W tensors in mmpretrain's BGR order."""
         scenes = [self.scenes[relative_path(self.data_root, s)]
-                  for s in batch['data_samples']]
+                  for s in samples]
         count = max(len(s.objects) for s in scenes)
         rendered = []
         for scene in scenes:
@@ -284,11 +285,16 @@ class Benchmark:
             rendered += [synthetic.render_scene(v, self.config)
                          for v in versions]
         # mmpretrain loads BGR and its preprocessor converts to RGB.
-        inputs = [torch.from_numpy(np.ascontiguousarray(
+        return [torch.from_numpy(np.ascontiguousarray(
             image[..., ::-1].transpose(2, 0, 1))) for image in rendered]
-        normalised = model.data_preprocessor({'inputs': inputs},
+
+    @staticmethod
+    def variants(model: nn.Module, rendered: List[torch.Tensor],
+                 images: torch.Tensor) -> torch.Tensor:
+        """The rendered variants as ``model``'s inputs: B x K x C x H x W."""
+        normalised = model.data_preprocessor({'inputs': rendered},
                                              False)['inputs']
-        normalised = normalised.reshape(len(scenes), count + 1,
+        normalised = normalised.reshape(len(images), -1,
                                         *normalised.shape[1:])
         if normalised[:, 0].shape != images.shape or not torch.allclose(
                 normalised[:, 0], images, atol=1e-4):
@@ -309,9 +315,7 @@ def attention_maps(model: nn.Module, images: torch.Tensor):
         return None
     attention = out.attention.float()
     if hasattr(out, 'activity'):
-        order = out.activity.argsort(dim=1, descending=True, stable=True)
-        attention = attention.gather(
-            1, order[:, :, None, None].expand_as(attention))
+        attention = rank_by_activity(attention, out.activity)
     return attention * out.norm.float()[:, None]
 
 
@@ -384,6 +388,8 @@ class Evaluation:
         images = self.models[args.name].data_preprocessor(batch,
                                                           False)['inputs']
         truth = self.benchmark.truth(samples) if self.benchmark else None
+        rendered = (self.benchmark.render_variants(samples)
+                    if self.benchmark else None)
         drops, targets = {}, {}
         for name, model in self.models.items():
             targets[name] = predict(model, images,
@@ -392,7 +398,7 @@ class Evaluation:
             self.correct[name].append(
                 (targets[name] == labels).float().numpy())
             if self.benchmark:
-                variants = self.benchmark.variants(model, batch, images)
+                variants = self.benchmark.variants(model, rendered, images)
                 drops[name] = gt.intervention_drops(
                     model, images, variants, targets[name], truth.valid,
                     args.batch_size)

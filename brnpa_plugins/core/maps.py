@@ -31,6 +31,13 @@ def explanation_maps(attention: Tensor, norm: Tensor) -> Tensor:
     return min_max_normalize(attention * norm.unsqueeze(-3))
 
 
+def rank_by_activity(attention: Tensor, activity: Tensor) -> Tensor:
+    """... x N x H x W maps sorted by decreasing ``activity`` (... x N);
+    ties keep their order."""
+    order = activity.argsort(dim=-1, descending=True, stable=True)
+    return attention.gather(-3, order[..., None, None].expand_as(attention))
+
+
 def top_ranked(attention: Tensor, activity: Optional[Tensor] = None,
                maps: Optional[int] = 1) -> Tensor:
     """The sum of the ``maps`` most active maps: B x N x H x W -> B x H x W.
@@ -39,10 +46,7 @@ def top_ranked(attention: Tensor, activity: Optional[Tensor] = None,
     order of the maps otherwise; ``maps=None`` sums all N.
     """
     if activity is not None:
-        order = activity.argsort(dim=1, descending=True, stable=True)
-        index = order[:, :maps, None, None].expand(-1, -1,
-                                                   *attention.shape[-2:])
-        return attention.gather(1, index).sum(dim=1)
+        attention = rank_by_activity(attention, activity)
     return attention[:, :maps].sum(dim=1)
 
 
