@@ -5,15 +5,15 @@ on these pieces.
 """
 from .distill import DistillationLoss, check_distillation_args, distillation_loss
 from .grouping import BRNPA, BRNPAOutput
-from .io import (CheckpointError, allow_numpy_in_checkpoints, atomic_path,
+from .io import (CheckpointError, atomic_path,
                  atomic_save, atomic_write, atomic_write_json,
-                 atomic_write_text, load_checkpoint_file)
+                 atomic_write_text, load_checkpoint_file, plain_types)
 from .highres import make_high_resolution, set_stage_stride
 from .maps import explanation_maps, min_max_normalize, saliency_map, upsample
 from .render import heat_colormap, render_ranked_maps, save_png, save_ranked_maps
 
 __all__ = [
-    'CheckpointError', 'allow_numpy_in_checkpoints', 'atomic_path',
+    'CheckpointError', 'atomic_path', 'plain_types',
     'atomic_save', 'atomic_write', 'load_checkpoint_file',
     'atomic_write_json', 'atomic_write_text',
     'BRNPA', 'BRNPAOutput', 'DistillationLoss', 'check_distillation_args',

@@ -11,8 +11,10 @@ import contextlib
 import json
 import os
 import pickle
+import re
+import socket
 import uuid
-from typing import IO, Any, Callable, Iterator, Union
+from typing import IO, Any, Callable, Iterator, Sequence, Union
 
 import numpy as np
 import torch
@@ -20,21 +22,91 @@ import torch
 PathLike = Union[str, os.PathLike]
 
 
+_TEMP = re.compile(r'^\..+\.(?P<host>\w+)-(?P<pid>\d+)-[0-9a-f]{8}\.tmp$')
+
+
+def _host() -> str:
+    return re.sub(r'\W', '_', socket.gethostname()) or 'host'
+
+
+def _temporary_name(name: str) -> str:
+    """``.<name>.<host>-<pid>-<random>.tmp``: whose it is, to clean it up."""
+    return f'.{name}.{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp'
+
+
+def _process_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, under another user
+        return False
+    return False
+
+
+def remove_orphan_temporaries(folder: PathLike) -> list:
+    """Delete temporary files in ``folder`` left by killed writers.
+
+    A writer killed before its rename (``kill -9``, power loss) leaves its
+    temporary file behind. Those of processes of this host that no longer
+    run are deleted; files of live processes, and of other hosts sharing the
+    folder, are left alone.
+
+    Returns:
+        list: the deleted paths.
+    """
+    host, removed = _host(), []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            match = _TEMP.match(entry.name)
+            if match and match['host'] == host and \
+                    _process_is_gone(int(match['pid'])):
+                with contextlib.suppress(OSError):
+                    os.remove(entry.path)
+                    removed.append(entry.path)
+    return removed
+
+
+def _fsync(path: str, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (getattr(os, 'O_DIRECTORY', 0) if directory else 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError:  # folders cannot be opened on some systems
+        if directory:
+            return
+        raise
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        if not directory:
+            raise
+    finally:
+        os.close(descriptor)
+
+
 @contextlib.contextmanager
 def atomic_path(path: PathLike) -> Iterator[str]:
     """Yield a temporary path that replaces ``path`` when the block succeeds.
 
     The temporary file lies next to ``path`` (same file system, so the rename
-    is atomic) and is removed if the block raises. Parent folders are
-    created. The file gets the usual permissions (0666 minus the umask).
+    is atomic). Once the block returns, the file is flushed to disk (fsync),
+    renamed over ``path``, and the folder is flushed too, so that after a
+    crash ``path`` is either the old file or the complete new one. If the
+    block raises, the temporary file is removed; temporaries of writers that
+    were killed are removed by the next write into the folder. Parent
+    folders are created. The file gets the usual permissions (0666 minus the
+    umask).
     """
     path = os.path.abspath(os.fspath(path))
     folder, name = os.path.split(path)
     os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f'.{name}.{uuid.uuid4().hex[:8]}.tmp')
+    remove_orphan_temporaries(folder)
+    tmp = os.path.join(folder, _temporary_name(name))
     try:
         yield tmp
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(folder, directory=True)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -78,10 +150,90 @@ class CheckpointError(RuntimeError):
     """A checkpoint that cannot be loaded safely; says which and what to do."""
 
 
+#: numpy dtype codes whose scalars a checkpoint may hold: booleans, integers,
+#: floats and complex numbers (no objects, strings, records or datetimes).
+NUMERIC_DTYPES = frozenset(
+    ['b1', 'i1', 'i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8', 'f2', 'f4', 'f8',
+     'c8', 'c16'])
+#: Starts the message of a value that a stand-in refuses to build.
+REFUSED_VALUE = 'refused value'
+
+
+class PickledDType:
+    """Stands for ``numpy.dtype`` while a checkpoint is read.
+
+    It only records the type code and the pickled state; a real dtype is
+    made from a code of :data:`NUMERIC_DTYPES` and a state without fields,
+    so a file cannot describe a record or object layout.
+    """
+
+    def __init__(self, code, align=False, copy=True):
+        self.code, self.state = code, None
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def numeric(self) -> np.dtype:
+        state = self.state
+        plain = (isinstance(state, tuple) and len(state) == 8
+                 and state[0] == 3 and state[1] in ('<', '>', '|', '=')
+                 and state[2:7] == (None, None, None, -1, -1)
+                 and state[7] == 0)
+        if self.code not in NUMERIC_DTYPES or not plain:
+            raise pickle.UnpicklingError(
+                f'{REFUSED_VALUE}: a numpy dtype {self.code!r} with state '
+                f'{state!r}; only plain numbers ({sorted(NUMERIC_DTYPES)}) '
+                'are read')
+        return np.dtype(self.code).newbyteorder(state[1])
+
+
+def _numpy_scalar(dtype, data):
+    """Stands for ``numpy.core.multiarray.scalar``: a Python number."""
+    if not isinstance(dtype, PickledDType) or not isinstance(data, bytes):
+        raise pickle.UnpicklingError(
+            f'{REFUSED_VALUE}: a numpy scalar built from {type(dtype).__name__} '
+            f'and {type(data).__name__}')
+    numeric = dtype.numeric()
+    if len(data) != numeric.itemsize:
+        raise pickle.UnpicklingError(
+            f'{REFUSED_VALUE}: {len(data)} bytes for a {numeric} scalar')
+    return np.frombuffer(data, dtype=numeric)[0].item()
+
+
+#: What ``load_checkpoint_file`` reads in place of numpy scalars, under the
+#: names numpy 1 and 2 pickle them with.
+NUMPY_SCALAR_READERS = (
+    (_numpy_scalar, 'numpy.core.multiarray.scalar'),
+    (_numpy_scalar, 'numpy._core.multiarray.scalar'),
+    (PickledDType, 'numpy.dtype'),
+)
+
+
+def _refuse_bare_dtypes(value: Any) -> None:
+    """A dtype is read only to build a scalar: one left over is refused."""
+    pending, seen = [value], set()
+    while pending:
+        item = pending.pop()
+        if isinstance(item, PickledDType):
+            raise pickle.UnpicklingError(
+                f'{REFUSED_VALUE}: a numpy dtype {item.code!r} outside a scalar')
+        if isinstance(item, (dict, list, tuple, set, frozenset)) and \
+                id(item) not in seen:
+            seen.add(id(item))
+            pending.extend(item.values() if isinstance(item, dict) else item)
+
+
 def load_checkpoint_file(path: PathLike, map_location: Any = 'cpu',
                          what: str = 'checkpoint',
-                         refused_fix: str = '') -> Any:
+                         refused_fix: str = '',
+                         extra_globals: Sequence = ()) -> Any:
     """``torch.load(path, weights_only=True)``, with errors a user can act on.
+
+    Numpy scalars of numeric types (as torchreid and older tools store
+    metrics) are read as Python numbers: the file's dtype description is
+    checked against :data:`NUMERIC_DTYPES` first, and numpy itself never
+    sees it. Anything else from numpy (arrays, dtypes with fields, objects)
+    is refused like every global that ``weights_only=True`` refuses.
 
     Args:
         path: the checkpoint file.
@@ -92,6 +244,9 @@ def load_checkpoint_file(path: PathLike, map_location: Any = 'cpu',
             ``weights_only=True`` refuses (e.g. the conversion command of an
             older format); by default, the advice to re-save it from a
             trusted source.
+        extra_globals: more entries for
+            :class:`torch.serialization.safe_globals`, allowed for this load
+            only.
 
     Raises:
         FileNotFoundError: ``path`` is not a file (the message names it).
@@ -102,12 +257,17 @@ def load_checkpoint_file(path: PathLike, map_location: Any = 'cpu',
     path = os.path.abspath(os.path.expanduser(os.fspath(path)))
     if not os.path.isfile(path):
         raise FileNotFoundError(f'{what} {path} does not exist')
+    readers = list(NUMPY_SCALAR_READERS) + list(extra_globals)
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with torch.serialization.safe_globals(readers):
+            checkpoint = torch.load(path, map_location=map_location,
+                                    weights_only=True)
+        _refuse_bare_dtypes(checkpoint)
+        return checkpoint
     except pickle.UnpicklingError as error:
         reason = next((line for line in str(error).splitlines()
-                       if 'Unsupported global' in line or 'GLOBAL' in line),
-                      None)
+                       if 'Unsupported global' in line or 'GLOBAL' in line
+                       or REFUSED_VALUE in line), None)
         if reason is None:  # not a refused object: a broken pickle
             raise _unreadable(path, what, error) from None
         raise CheckpointError(
@@ -130,31 +290,15 @@ def _unreadable(path: str, what: str, error: BaseException) -> CheckpointError:
         'delete it so that it is downloaded again.')
 
 
-def numpy_safe_globals() -> list:
-    """What ``torch.load(weights_only=True)`` needs for numpy scalars/arrays.
-
-    Their reconstruction functions (under the numpy 1 and 2 module names),
-    ``ndarray``, ``dtype`` and the dtype classes: these rebuild numbers and
-    arrays from raw bytes and run no other code.
-    """
-    multiarray = getattr(np, '_core', None) or np.core
-    scalar = multiarray.multiarray.scalar
-    reconstruct = multiarray.multiarray._reconstruct
-    dtype_classes = {type(np.dtype(code)) for code in '?bhilqBHILQefdgFDG'}
-    return [
-        scalar, reconstruct, (scalar, 'numpy.core.multiarray.scalar'),
-        (scalar, 'numpy._core.multiarray.scalar'),
-        (reconstruct, 'numpy.core.multiarray._reconstruct'),
-        (reconstruct, 'numpy._core.multiarray._reconstruct'), np.ndarray,
-        np.dtype
-    ] + sorted(dtype_classes, key=lambda c: c.__name__)
-
-
-def allow_numpy_in_checkpoints() -> None:
-    """Allow-list :func:`numpy_safe_globals` for every ``torch.load``.
-
-    Permanent and idempotent; unlike ``torch.serialization.safe_globals``
-    (a context manager that removes its globals on exit), it never takes
-    away what another part of the program allowed.
-    """
-    torch.serialization.add_safe_globals(numpy_safe_globals())
+def plain_types(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays, at any depth of dicts, lists
+    and tuples, replaced by Python numbers and lists, so that a checkpoint
+    holding it loads with a plain ``torch.load`` (``weights_only=True``)."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    if isinstance(value, dict):
+        return type(value)(
+            (key, plain_types(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)) and not hasattr(value, '_fields'):
+        return type(value)(plain_types(item) for item in value)
+    return value

@@ -2,39 +2,27 @@
 
 torchreid's engine stores rank-1 as a numpy float, which
 ``torch.load(weights_only=True)`` (the default since torch 2.6) refuses. The
-functions here store plain Python numbers, write through a temporary file, and
-always load with ``weights_only=True``. Checkpoints written by torchreid
-itself still load: the only extra objects allowed are numpy scalars and their
-dtypes, which rebuild a number from raw bytes and run no code.
+functions here store plain Python numbers, write through a temporary file
+that is flushed to disk before it replaces the target, and always load with
+``weights_only=True``. Checkpoints written by torchreid itself still load:
+:func:`~brnpa_plugins.core.io.load_checkpoint_file` reads their numpy
+scalars of numeric types as Python numbers, and refuses any other numpy
+object.
 """
 import os
 import os.path as osp
 import shutil
 from typing import Any, Dict, Optional
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..core.io import (allow_numpy_in_checkpoints, atomic_path, atomic_save,
-                       load_checkpoint_file)
+from ..core.io import (atomic_path, atomic_save, load_checkpoint_file,
+                       plain_types)
 
 #: A checkpoint file of epoch E is named like torchreid names it.
 CHECKPOINT_NAME = 'model.pth.tar-{epoch}'
 BEST_NAME = 'model-best.pth.tar'
-
-
-def to_plain(value: Any) -> Any:
-    """Replace numpy scalars, at any depth of dicts/lists/tuples, by Python
-    numbers, so that the result loads with ``weights_only=True``."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return type(value)(
-            (key, to_plain(item)) for key, item in value.items())
-    if isinstance(value, (list, tuple)) and not hasattr(value, '_fields'):
-        return type(value)(to_plain(item) for item in value)
-    return value
 
 
 def save_checkpoint(state: Dict[str, Any],
@@ -55,7 +43,7 @@ def save_checkpoint(state: Dict[str, Any],
         raise ValueError("a checkpoint state needs 'state_dict' and 'epoch', "
                          f'got keys {sorted(state)}')
     os.makedirs(save_dir, exist_ok=True)
-    state = to_plain(state)
+    state = plain_types(state)
     path = osp.join(save_dir, CHECKPOINT_NAME.format(epoch=state['epoch']))
     atomic_save(state, path)
     if is_best:
@@ -68,7 +56,6 @@ def save_checkpoint(state: Dict[str, Any],
 
 def load_checkpoint(fpath: str) -> Dict[str, Any]:
     """Load a checkpoint with ``torch.load(weights_only=True)`` on the CPU."""
-    allow_numpy_in_checkpoints()
     return load_checkpoint_file(
         fpath, refused_fix='If you trust it, load it once with '
         'torch.load(weights_only=False) and re-save it with '
