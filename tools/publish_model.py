@@ -58,16 +58,15 @@ def plain(value: Any, path: str, dropped: List[str]) -> Any:
 def load_training_checkpoint(path: Path) -> Dict[str, Any]:
     """Load a checkpoint with ``weights_only=True``.
 
-    mmengine runner checkpoints hold a message hub that only loads once the
-    OpenMMLab adapter has made it loadable (brnpa_plugins.openmmlab).
+    Runner checkpoints go through the OpenMMLab adapter's loader, which also
+    reads the form earlier versions of the adapter wrote.
     """
+    load = load_checkpoint_file
     if importlib.util.find_spec('mmengine') is not None:
-        import brnpa_plugins.openmmlab.checkpoint  # noqa: F401
+        from brnpa_plugins.openmmlab.checkpoint import load_local_checkpoint
+        load = load_local_checkpoint
     try:
-        return load_checkpoint_file(
-            path, refused_fix='A runner checkpoint written without '
-            'brnpa_plugins can be converted once with '
-            'tools/upgrade_checkpoint.py.')
+        return load(str(path))
     except (CheckpointError, FileNotFoundError) as error:
         raise SystemExit(str(error)) from None
 

@@ -11,13 +11,25 @@ upstream changes), and can be turned off with the environment variable
     mmengine (0.10.7 and before) loads local checkpoints with a bare
     ``torch.load``, which is ``weights_only=True`` from torch 2.6: its own
     runner checkpoints (``--resume``, ``tools/test.py CKPT``) then fail on
-    the message hub's ``HistoryBuffer``. The patch pickles ``HistoryBuffer``
-    through its constructor (``copyreg``), allow-lists it and numpy's
-    numeric types, and replaces mmengine's local-file loader by
+    the message hub's ``HistoryBuffer``. The patch makes mmengine's
+    ``save_checkpoint`` store plain values
+    (:func:`~brnpa_plugins.openmmlab.checkpoint.to_plain_checkpoint`), so a
+    plain ``torch.load(path)`` reads the file anywhere, and replaces
+    mmengine's local-file loader by
     :func:`~brnpa_plugins.openmmlab.checkpoint.load_local_checkpoint`
-    (``weights_only=True``, an error naming the file and the fix). Check:
-    torch >= 2.6 and mmengine's ``load_from_local`` passes no
-    ``weights_only``.
+    (``weights_only=True``, an error naming the file and the fix). Nothing
+    is added to torch's global allow-list. Check: torch >= 2.6 and
+    mmengine's ``load_from_local`` passes no ``weights_only``.
+``atomic_checkpoints``
+    mmengine writes a checkpoint in place, and ``CheckpointHook`` deletes
+    the checkpoint that ``max_keep_ckpts`` drops before it writes the new
+    one: ``kill -9`` while saving leaves a truncated file, or nothing to
+    resume from. The patch writes local checkpoints atomically (temporary
+    file, fsync, rename) and deletes the dropped checkpoint only after the
+    new one and ``last_checkpoint`` are in place
+    (:func:`~brnpa_plugins.openmmlab.checkpoint.save_checkpoint_with_step`).
+    Check: mmengine's ``LocalBackend.put`` opens the target itself, or
+    ``CheckpointHook`` removes a checkpoint before it saves one.
 ``cpu_amp``
     mmengine's ``AmpOptimWrapper`` asserts that an accelerator is present,
     so ``tools/train.py --amp`` fails on a CPU although autocast supports
@@ -34,7 +46,6 @@ upstream changes), and can be turned off with the environment variable
 :func:`patch_status` says what was done, why, and on which versions of
 mmengine, mmpretrain and torch; ``brnpa plugins --check`` shows it.
 """
-import copyreg
 import inspect
 import os
 from typing import Callable, Dict, NamedTuple, Optional
@@ -59,13 +70,6 @@ def _disabled() -> set:
 
 # --- safe_checkpoints -------------------------------------------------------
 
-def _reduce_history_buffer(buffer):
-    from mmengine.logging import HistoryBuffer
-    return (HistoryBuffer, (buffer._log_history.tolist(),
-                            buffer._count_history.tolist(),
-                            buffer.max_length))
-
-
 def _checkpoints_need_patch() -> Optional[str]:
     from mmengine.runner import checkpoint
     version = tuple(int(v) for v in torch.__version__.split('+')[0].split(
@@ -78,17 +82,58 @@ def _checkpoints_need_patch() -> Optional[str]:
             'refuses its runner checkpoints on torch >= 2.6')
 
 
+def _route_saving_through_plugin() -> None:
+    """Point every name mmengine saves checkpoints by at ours (once)."""
+    import mmengine.runner
+    import mmengine.runner.checkpoint
+    import mmengine.runner.runner
+
+    from .checkpoint import save_checkpoint
+    current = mmengine.runner.checkpoint.save_checkpoint
+    if current is save_checkpoint:
+        return
+    save_checkpoint.mmengine = current
+    for module in (mmengine.runner, mmengine.runner.checkpoint,
+                   mmengine.runner.runner):
+        module.save_checkpoint = save_checkpoint
+
+
 def _patch_checkpoints() -> None:
-    from mmengine.logging import HistoryBuffer
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from ..core.io import allow_numpy_in_checkpoints
-    from .checkpoint import load_local_checkpoint
-    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
-    torch.serialization.add_safe_globals([HistoryBuffer])
-    allow_numpy_in_checkpoints()
+    from .checkpoint import SAVE_OPTIONS, load_local_checkpoint
+    _route_saving_through_plugin()
+    SAVE_OPTIONS['plain'] = True
     CheckpointLoader.register_scheme(prefixes='', force=True)(
         load_local_checkpoint)
+
+
+# --- atomic_checkpoints -----------------------------------------------------
+
+def _saving_needs_patch() -> Optional[str]:
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    from mmengine.hooks import CheckpointHook
+    reasons = []
+    if "open(filepath, 'wb')" in inspect.getsource(LocalBackend.put):
+        reasons.append('mmengine writes checkpoints in place')
+    method = CheckpointHook._save_checkpoint_with_step
+    step = inspect.getsource(getattr(method, 'mmengine', method))
+    if 'remove(' in step and step.index('remove(') < step.index(
+            'runner.save_checkpoint('):
+        reasons.append('CheckpointHook deletes the oldest checkpoint before '
+                       'it writes the new one')
+    return ' and '.join(reasons) or None
+
+
+def _patch_saving() -> None:
+    from mmengine.hooks import CheckpointHook
+
+    from .checkpoint import SAVE_OPTIONS, save_checkpoint_with_step
+    _route_saving_through_plugin()
+    SAVE_OPTIONS['atomic'] = True
+    save_checkpoint_with_step.mmengine = \
+        CheckpointHook._save_checkpoint_with_step
+    CheckpointHook._save_checkpoint_with_step = save_checkpoint_with_step
 
 
 # --- cpu_amp ----------------------------------------------------------------
@@ -133,6 +178,7 @@ def _patch_distributed() -> None:
 
 PATCHES = (
     Patch('safe_checkpoints', _checkpoints_need_patch, _patch_checkpoints),
+    Patch('atomic_checkpoints', _saving_needs_patch, _patch_saving),
     Patch('cpu_amp', _amp_needs_patch, _patch_amp),
     Patch('cpu_distributed', _distributed_needs_patch, _patch_distributed),
 )

@@ -25,6 +25,18 @@ def test_upstream_still_loads_local_checkpoints_without_weights_only():
     assert compat._checkpoints_need_patch() is not None
 
 
+def test_upstream_still_writes_checkpoints_in_place_and_deletes_first():
+    from mmengine.hooks import CheckpointHook
+
+    from brnpa_plugins.openmmlab.checkpoint import save_checkpoint_with_step
+    assert CheckpointHook._save_checkpoint_with_step is \
+        save_checkpoint_with_step
+    reason = compat._saving_needs_patch()  # checks mmengine's originals
+    assert reason == ('mmengine writes checkpoints in place and '
+                      'CheckpointHook deletes the oldest checkpoint before it '
+                      'writes the new one')
+
+
 def test_upstream_amp_wrapper_still_needs_an_accelerator():
     if torch.cuda.is_available():
         pytest.skip('the patch is not needed on an accelerator')
@@ -54,16 +66,21 @@ def run(code, **env):
 
 
 PROBE = (
-    'import copyreg\n'
-    'from mmengine.logging import HistoryBuffer\n'
+    'import torch\n'
     'from mmengine.dist import utils\n'
+    'from mmengine.hooks import CheckpointHook\n'
     'from mmengine.runner.checkpoint import CheckpointLoader\n'
+    'allowed = set(torch.serialization.get_safe_globals())\n'
     'import brnpa_plugins.openmmlab as o\n'
+    'from mmengine.runner import runner\n'
     'from mmpretrain.registry import OPTIM_WRAPPERS\n'
-    'print(HistoryBuffer in copyreg.dispatch_table)\n'
+    'print(CheckpointHook._save_checkpoint_with_step.__module__)\n'
     'print(CheckpointLoader._get_checkpoint_loader("a.pth").__module__)\n'
     'print(OPTIM_WRAPPERS.get("AmpOptimWrapper").__module__)\n'
     'print(utils._init_dist_pytorch.__module__)\n'
+    'print(runner.save_checkpoint.__module__)\n'
+    'added = set(torch.serialization.get_safe_globals()) - allowed\n'
+    "print(all(g.__module__.startswith('torch.') for g in added))\n"
     'print(sorted(o.patch_status().items()))\n')
 
 
@@ -71,19 +88,27 @@ def test_one_patch_can_be_turned_off():
     result = run(PROBE, BRNPA_COMPAT_DISABLE='safe_checkpoints')
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[:4] == ['False', 'mmengine.runner.checkpoint',
+    # saving still goes through the plugin, for atomic_checkpoints
+    assert lines[:6] == ['brnpa_plugins.openmmlab.checkpoint',
+                         'mmengine.runner.checkpoint',
                          'brnpa_plugins.openmmlab.cpu',
-                         'brnpa_plugins.openmmlab.cpu']
+                         'brnpa_plugins.openmmlab.cpu',
+                         'brnpa_plugins.openmmlab.checkpoint', 'True']
     assert "('safe_checkpoints', 'disabled by BRNPA_COMPAT_DISABLE')" in \
-        lines[4]
+        lines[6]
+    result = run(PROBE, BRNPA_COMPAT_DISABLE='atomic_checkpoints')
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ['mmengine.hooks.checkpoint_hook',
+                         'brnpa_plugins.openmmlab.checkpoint']
 
 
 def test_all_patches_can_be_turned_off():
     result = run(PROBE, BRNPA_COMPAT_DISABLE='all')
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[:4] == [
-        'False', 'mmengine.runner.checkpoint', 'mmengine.optim.optimizer.'
-        'amp_optimizer_wrapper', 'mmengine.dist.utils']
+    assert result.stdout.splitlines()[:6] == [
+        'mmengine.hooks.checkpoint_hook', 'mmengine.runner.checkpoint',
+        'mmengine.optim.optimizer.amp_optimizer_wrapper',
+        'mmengine.dist.utils', 'mmengine.runner.checkpoint', 'True']
 
 
 def test_an_unknown_patch_name_is_refused_with_the_known_ones():

@@ -27,10 +27,12 @@ def _leaves(value):
 
 @pytest.fixture
 def runner_checkpoint(tmp_path):
-    """What mmengine's runner saves: weights, meta and training state."""
+    """What mmengine's runner saves with the adapter: weights, meta and
+    training state, as plain values."""
     mmengine = pytest.importorskip('mmengine')
-    import brnpa_plugins.openmmlab.checkpoint  # noqa: F401
     from mmengine.logging import HistoryBuffer
+
+    from brnpa_plugins.openmmlab.checkpoint import to_plain_checkpoint
     buffer = HistoryBuffer()
     buffer.update(0.5)
     weights = {'backbone.conv.weight': torch.randn(4, 3, 3, 3)}
@@ -39,14 +41,14 @@ def runner_checkpoint(tmp_path):
                  'cfg': 'model = dict()', 'seed': 0,
                  'dataset_meta': {'classes': ('a', 'b')},
                  'mmengine_version': mmengine.__version__,
-                 'history': buffer},
+                 'history': torch.ones(2)},  # not a plain value: dropped
         'state_dict': weights,
         'message_hub': {'log_scalars': {'loss': buffer}},
         'optimizer': {'state': {}, 'param_groups': [{'lr': 0.1}]},
         'param_schedulers': [{'last_epoch': 3}],
     }
     path = tmp_path / 'epoch_3.pth'
-    torch.save(checkpoint, path)
+    torch.save(to_plain_checkpoint(checkpoint), path)
     return path, weights
 
 
