@@ -7,7 +7,7 @@ from typing import Any, Optional, Union
 from ..core.io import load_checkpoint_file
 from .download import SCHEMES, download_checkpoint
 from .metafile import ZooEntry
-from .registry import expected_sha256, get_entry
+from .registry import expected_sha256, get_entry, zoo_entries
 
 
 class NoCheckpointError(LookupError):
@@ -26,12 +26,16 @@ def resolve_checkpoint(name_or_url_or_path: Union[str, os.PathLike],
                        progress: Optional[bool] = None) -> Path:
     """The local, verified file of a checkpoint.
 
+    A text that is a zoo name is the zoo entry, even when a file of that
+    name is in the working directory (write ``./NAME`` for the file); a
+    :class:`os.PathLike` is a path first.
+
     Args:
         name_or_url_or_path (str | PathLike): A zoo name, an http(s) or file
             URL (downloaded and verified, see :func:`download_checkpoint`),
             or a local path.
-        cache_dir (str | PathLike | None): Download directory; defaults to
-            the cache.
+        cache_dir (str | PathLike | None): Directory to download into;
+            defaults to the cache.
         progress (bool | None): Progress bar on stderr (None: when a TTY).
 
     Raises:
@@ -42,9 +46,11 @@ def resolve_checkpoint(name_or_url_or_path: Union[str, os.PathLike],
     if urllib.parse.urlparse(text).scheme in SCHEMES:
         return download_checkpoint(text, expected_sha256(text), cache_dir,
                                    progress=progress)
-    path = Path(text).expanduser()
-    if path.is_file():
-        return path
+    if not isinstance(name_or_url_or_path, str) or \
+            text not in zoo_entries():
+        path = Path(text).expanduser()
+        if path.is_file():
+            return path
     entry = get_entry(text)
     if entry.weights is None:
         raise NoCheckpointError(no_checkpoint_message(entry))

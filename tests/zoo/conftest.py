@@ -4,6 +4,7 @@ import io
 import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -27,6 +28,12 @@ class _Handler(BaseHTTPRequestHandler):
         if failures:
             self.send_error(failures.pop(0))
             return
+        if self.path in server.redirects:
+            self.send_response(302)
+            self.send_header('Location', server.redirects[self.path])
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+            return
         data = server.files.get(self.path)
         if data is None:
             self.send_error(404)
@@ -38,17 +45,26 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_error(416)
                 return
             self.send_response(206)
-            self.send_header('Content-Range',
-                             f'bytes {start}-{len(data) - 1}/{len(data)}')
+            content_range = server.content_range
+            if content_range is None:
+                content_range = f'bytes {start}-{len(data) - 1}/{len(data)}'
+            if content_range:
+                self.send_header('Content-Range', content_range)
         else:
             self.send_response(200)
         body = data[start:]
-        self.send_header('Content-Length', str(len(body)))
+        if server.content_length:
+            self.send_header('Content-Length', str(len(body)))
         self.send_header('Content-Type', 'application/octet-stream')
         self.end_headers()
         cut = server.cut_after.pop(self.path, None)
         # Cutting: send part of the body, then close the connection.
-        self.wfile.write(body if cut is None else body[:cut])
+        body = body if cut is None else body[:cut]
+        step = 1 << 16
+        for begin in range(0, len(body), step):
+            self.wfile.write(body[begin:begin + step])
+            if server.throttle:
+                time.sleep(server.throttle)
 
 
 class CheckpointServer:
@@ -58,13 +74,20 @@ class CheckpointServer:
         requests: (path, Range header) of every request, in order.
         cut_after: path -> bytes to send before closing, on the next request.
         fail_first: path -> HTTP statuses to answer before serving the file.
+        redirects: path -> the Location a 302 answer sends there.
         honour_range: False to answer Range requests with the whole file.
+        content_range: None for the true Content-Range of 206 answers; a
+            text to send instead; '' to send none.
+        content_length: False to send no Content-Length.
+        throttle: seconds to wait after each 64 KiB of a body.
     """
 
     def __init__(self):
         self.files, self.requests = {}, []
-        self.cut_after, self.fail_first = {}, {}
-        self.honour_range = True
+        self.cut_after, self.fail_first, self.redirects = {}, {}, {}
+        self.honour_range, self.content_length = True, True
+        self.content_range = None
+        self.throttle = 0.0
         self._server = ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
         self._server.daemon_threads = True
         self._server.checkpoints = self

@@ -1,18 +1,33 @@
+import hashlib
 import os
+import subprocess
+import sys
 import urllib.parse
+import warnings
 
 import pytest
 import torch
 
-from brnpa_plugins.zoo import (MIRROR_ENV, ChecksumError, DownloadError,
-                               default_cache_dir, download_checkpoint,
-                               load_checkpoint)
+import brnpa_plugins.zoo.download as download_module
+from brnpa_plugins.zoo import (CACHE_ENV, MIRROR_ENV, ChecksumError,
+                               DownloadError, default_cache_dir,
+                               download_checkpoint, load_checkpoint)
 
 
 def _cache_files(cache):
     """Every file in the cache, including unfinished downloads."""
     return sorted(str(p.relative_to(cache)) for p in cache.rglob('*')
                   if p.is_file())
+
+
+def _key(url):
+    """The documented cache folder of a URL."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def _in_cache(cache, url):
+    """Where the cache keeps ``url``: ``<cache>/<key>/<file name>``."""
+    return cache / _key(url) / url.rsplit('/', 1)[1]
 
 
 def test_cache_dir_comes_from_the_environment(cache):
@@ -23,9 +38,11 @@ def test_good_download_is_cached_and_loads_weights_only(
         server, cache, checkpoint_bytes, sha256):
     data = checkpoint_bytes(1)
     server.files['/ckpt.pth'] = data
-    path = download_checkpoint(server.url('/ckpt.pth'), sha256(data))
-    assert path == cache / 'ckpt.pth' and path.read_bytes() == data
-    assert _cache_files(cache) == ['ckpt.pth']
+    url = server.url('/ckpt.pth')
+    path = download_checkpoint(url, sha256(data))
+    assert path == _in_cache(cache, url) and path.read_bytes() == data
+    assert _cache_files(cache) == [f'{_key(url)}/ckpt.pth']
+    assert sorted(p.name for p in cache.iterdir()) == [_key(url)]
     again = download_checkpoint(server.url('/ckpt.pth'), sha256(data))
     assert again == path and len(server.requests) == 1
     state = load_checkpoint(server.url('/ckpt.pth'))
@@ -66,7 +83,7 @@ def test_cut_connection_is_resumed_with_a_range_request(
     assert path.read_bytes() == data
     assert server.requests == [('/ckpt.pth', None),
                                ('/ckpt.pth', f'bytes={half}-')]
-    assert _cache_files(cache) == ['ckpt.pth']
+    assert _cache_files(cache) == [f'{_key(server.url("/ckpt.pth"))}/ckpt.pth']
 
 
 def test_interrupted_download_resumes_on_the_next_call(
@@ -74,10 +91,11 @@ def test_interrupted_download_resumes_on_the_next_call(
     data = checkpoint_bytes(1)
     server.files['/ckpt.pth'] = data
     server.cut_after['/ckpt.pth'] = 1000
+    slot = f'{_key(server.url("/ckpt.pth"))}-ckpt.pth'
     with pytest.raises(DownloadError, match='after 1 attempt'):
         download_checkpoint(server.url('/ckpt.pth'), sha256(data), retries=0)
-    assert _cache_files(cache) == ['.partial/ckpt.pth']
-    assert (cache / '.partial' / 'ckpt.pth').stat().st_size == 1000
+    assert _cache_files(cache) == [f'.partial/{slot}']
+    assert (cache / '.partial' / slot).stat().st_size == 1000
     path = download_checkpoint(server.url('/ckpt.pth'), sha256(data))
     assert path.read_bytes() == data
     assert server.requests[-1] == ('/ckpt.pth', 'bytes=1000-')
@@ -109,8 +127,7 @@ def test_404_is_a_clear_error_without_retries(server, cache):
         download_checkpoint(url, backoff=0)
     message = str(error.value)
     assert url in message and 'HTTP 404' in message
-    assert MIRROR_ENV in message and str(cache / 'missing-0123abcd.pth') in \
-        message
+    assert MIRROR_ENV in message and str(_in_cache(cache, url)) in message
     assert len(server.requests) == 1
     assert _cache_files(cache) == []
 
@@ -163,8 +180,9 @@ def test_corrupt_cached_file_is_downloaded_again(server, cache,
                                                  checkpoint_bytes, sha256):
     data = checkpoint_bytes(1)
     server.files['/ckpt.pth'] = data
-    cache.mkdir()
-    (cache / 'ckpt.pth').write_bytes(b'corrupt')
+    target = _in_cache(cache, server.url('/ckpt.pth'))
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b'corrupt')
     with pytest.warns(UserWarning, match='is corrupt'):
         path = download_checkpoint(server.url('/ckpt.pth'), sha256(data))
     assert path.read_bytes() == data
@@ -203,13 +221,15 @@ def test_partial_file_longer_than_the_file_starts_over(
         server, cache, checkpoint_bytes, sha256):
     data = checkpoint_bytes(1)
     server.files['/ckpt.pth'] = data
+    url = server.url('/ckpt.pth')
     (cache / '.partial').mkdir(parents=True)
-    (cache / '.partial' / 'ckpt.pth').write_bytes(b'x' * (len(data) + 10))
-    path = download_checkpoint(server.url('/ckpt.pth'), sha256(data))
+    (cache / '.partial' / f'{_key(url)}-ckpt.pth').write_bytes(
+        b'x' * (len(data) + 10))
+    path = download_checkpoint(url, sha256(data))
     assert path.read_bytes() == data
     assert server.requests == [('/ckpt.pth', f'bytes={len(data) + 10}-'),
                                ('/ckpt.pth', None)]
-    assert _cache_files(cache) == ['ckpt.pth']
+    assert _cache_files(cache) == [f'{_key(url)}/ckpt.pth']
 
 
 def test_proxy_variables_are_read_at_each_download(server, checkpoint_bytes,
@@ -226,3 +246,222 @@ def test_proxy_variables_are_read_at_each_download(server, checkpoint_bytes,
     monkeypatch.delenv('http_proxy')
     path = download_checkpoint(server.url('/proxied.pth'), sha256(data))
     assert path.read_bytes() == data
+
+
+# Downloads one URL in a process of its own once told to go on stdin; prints
+# the path. 'no-fcntl' runs it as on a platform without fcntl. download.py
+# needs only the standard library: loading it by itself spares each process
+# the seconds that importing torch (through brnpa_plugins) takes.
+_CHILD = """
+import importlib.util
+import sys
+module, url, sha256, locking = sys.argv[1:]
+spec = importlib.util.spec_from_file_location('download', module)
+download = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(download)
+if locking == 'no-fcntl':
+    download.fcntl = None
+print('ready', flush=True)
+sys.stdin.readline()
+print(download.download_checkpoint(url, sha256, progress=False))
+"""
+
+
+@pytest.mark.parametrize('locking', ['fcntl', 'no-fcntl'])
+def test_concurrent_processes_get_one_verified_file(
+        server, cache, checkpoint_bytes, sha256, locking):
+    if locking == 'fcntl' and download_module.fcntl is None:
+        pytest.skip('this platform has no fcntl')
+    data = checkpoint_bytes(11, size=720)  # about 2 MB
+    server.files['/big.pth'] = data
+    server.throttle = 0.04  # about 1.3 s a download: the four overlap
+    url = server.url('/big.pth')
+    children = [subprocess.Popen(
+        [sys.executable, '-c', _CHILD, download_module.__file__, url,
+         sha256(data), locking],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    try:
+        for child in children:
+            assert child.stdout.readline() == 'ready\n', \
+                child.communicate(timeout=60)
+        for child in children:
+            child.stdin.write('go\n')
+            child.stdin.flush()
+        outcomes = [(child.wait(timeout=120), child.stdout.read(),
+                     child.stderr.read()) for child in children]
+    finally:
+        for child in children:
+            child.kill()
+            child.communicate()
+    target = _in_cache(cache, url)
+    assert outcomes == [(0, f'{target}\n', '')] * 4
+    assert sha256(target.read_bytes()) == sha256(data)
+    assert sorted(str(p.relative_to(cache)) for p in cache.rglob('*')) == \
+        [_key(url), f'{_key(url)}/big.pth']
+    # With the lock one process downloads and the others take its file.
+    assert len(server.requests) == (1 if locking == 'fcntl' else 4)
+
+
+def test_without_fcntl_a_failed_download_leaves_no_partial_file(
+        server, cache, checkpoint_bytes, sha256, monkeypatch):
+    monkeypatch.setattr(download_module, 'fcntl', None)
+    data = checkpoint_bytes(1)
+    server.files['/ckpt.pth'] = data
+    server.cut_after['/ckpt.pth'] = 1000
+    url = server.url('/ckpt.pth')
+    with pytest.raises(DownloadError, match='after 1 attempt'):
+        download_checkpoint(url, sha256(data), retries=0)
+    assert list(cache.rglob('*')) == []
+    assert download_checkpoint(url, sha256(data)).read_bytes() == data
+    assert server.requests[-1] == ('/ckpt.pth', None)
+
+
+@pytest.mark.parametrize('published', [True, False])
+def test_urls_with_the_same_file_name_are_cached_apart(
+        server, cache, checkpoint_bytes, sha256, published):
+    first, second = checkpoint_bytes(1), checkpoint_bytes(2)
+    server.files['/a/latest.pth'] = first
+    server.files['/b/v2/latest.pth'] = second
+
+    def get(path, data):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # 'cannot be verified'
+            return download_checkpoint(server.url(path),
+                                       sha256(data) if published else None)
+
+    paths = [get('/a/latest.pth', first), get('/b/v2/latest.pth', second),
+             get('/a/latest.pth', first)]
+    assert paths[0] == paths[2] != paths[1]
+    assert [p.read_bytes() for p in paths] == [first, second, first]
+    assert paths[1] == _in_cache(cache, server.url('/b/v2/latest.pth'))
+    assert len(server.requests) == 2
+
+
+def test_body_of_unconfirmed_length_without_hash_is_not_cached(
+        server, cache, checkpoint_bytes):
+    server.files['/plain.pth'] = checkpoint_bytes(1)
+    server.content_length = False
+    server.cut_after['/plain.pth'] = 1000
+    url = server.url('/plain.pth')
+    for _ in range(2):  # cut short, then whole: neither can be confirmed
+        with pytest.warns(UserWarning, match='cannot be verified'), \
+                pytest.raises(DownloadError) as error:
+            download_checkpoint(url)
+        message = str(error.value)
+        assert f'Downloaded {url} but the server did not confirm' in message
+        assert 'Content-Length' in message and 'sha256=' in message
+        assert list(cache.rglob('*')) == []
+    assert len(server.requests) == 2
+
+
+def test_body_of_unconfirmed_length_is_judged_by_its_hash(
+        server, cache, checkpoint_bytes, sha256):
+    data = checkpoint_bytes(1)
+    server.files['/ckpt.pth'] = data
+    server.content_length = False
+    server.cut_after['/ckpt.pth'] = 1000
+    url = server.url('/ckpt.pth')
+    with pytest.raises(ChecksumError, match='may have been cut short'):
+        download_checkpoint(url, sha256(data))
+    assert _cache_files(cache) == []
+    assert download_checkpoint(url, sha256(data)).read_bytes() == data
+
+
+@pytest.mark.parametrize('content_range', ['', 'bytes 0-999/1000'])
+def test_206_that_does_not_continue_the_partial_file_starts_over(
+        server, cache, checkpoint_bytes, content_range):
+    data = checkpoint_bytes(1)
+    server.files['/plain.pth'] = data
+    server.cut_after['/plain.pth'] = 1000
+    url = server.url('/plain.pth')
+    with pytest.warns(UserWarning, match='cannot be verified'), \
+            pytest.raises(DownloadError, match='after 1 attempt'):
+        download_checkpoint(url, retries=0)
+    server.content_range = content_range
+    with pytest.warns(UserWarning, match='cannot be verified'):
+        path = download_checkpoint(url, backoff=0)
+    assert path.read_bytes() == data
+    assert server.requests[1:] == [('/plain.pth', 'bytes=1000-'),
+                                   ('/plain.pth', None)]
+
+
+def test_416_on_the_first_request_is_a_clear_error(server, cache,
+                                                   checkpoint_bytes):
+    server.files['/ckpt-0123abcd.pth'] = checkpoint_bytes(1)
+    server.fail_first['/ckpt-0123abcd.pth'] = [416]
+    url = server.url('/ckpt-0123abcd.pth')
+    with pytest.raises(DownloadError) as error:
+        download_checkpoint(url, backoff=0)
+    message = str(error.value)
+    assert f'Downloading {url} failed: HTTP 416' in message
+    assert str(_in_cache(cache, url)) in message and MIRROR_ENV in message
+    assert len(server.requests) == 1 and list(cache.rglob('*')) == []
+
+
+def test_server_error_after_the_retries_is_a_clear_error(server, cache):
+    server.fail_first['/ckpt-0123abcd.pth'] = [500] * 3
+    url = server.url('/ckpt-0123abcd.pth')
+    with pytest.raises(DownloadError) as error:
+        download_checkpoint(url, retries=2, backoff=0)
+    message = str(error.value)
+    assert f'Downloading {url} failed: HTTP 500' in message
+    assert '3 attempt(s)' in message and 'try again later' in message
+    assert str(_in_cache(cache, url)) in message and MIRROR_ENV in message
+    assert len(server.requests) == 3 and list(cache.rglob('*')) == []
+
+
+def test_redirects_are_followed_also_when_resuming(server, cache,
+                                                   checkpoint_bytes, sha256):
+    data = checkpoint_bytes(1)
+    server.files['/files/ckpt.pth'] = data
+    server.redirects['/latest/ckpt.pth'] = '/files/ckpt.pth'
+    server.cut_after['/files/ckpt.pth'] = 1000
+    url = server.url('/latest/ckpt.pth')
+    path = download_checkpoint(url, sha256(data), backoff=0)
+    assert path == _in_cache(cache, url) and path.read_bytes() == data
+    assert server.requests == [
+        ('/latest/ckpt.pth', None), ('/files/ckpt.pth', None),
+        ('/latest/ckpt.pth', 'bytes=1000-'),
+        ('/files/ckpt.pth', 'bytes=1000-')]
+
+
+@pytest.mark.parametrize('location, problem', [
+    ('/loop/b.pth', 'infinite loop'),
+    ('ftp://127.0.0.1/a.pth', 'only http(s) redirects are followed'),
+    ('file:///etc/hostname', 'is not allowed'),
+])
+def test_redirect_that_leads_nowhere_is_a_clear_error(server, cache,
+                                                      location, problem):
+    server.redirects['/loop/a.pth'] = location
+    server.redirects['/loop/b.pth'] = '/loop/a.pth'
+    url = server.url('/loop/a.pth')
+    with pytest.raises(DownloadError) as error:
+        download_checkpoint(url, '0' * 64, backoff=0)
+    message = str(error.value)
+    assert f'Downloading {url} failed: HTTP 302' in message
+    assert problem in message and 'direct link' in message
+    assert str(_in_cache(cache, url)) in message
+    assert list(cache.rglob('*')) == []
+
+
+@pytest.mark.skipif(not hasattr(os, 'geteuid') or os.geteuid() == 0,
+                    reason='needs POSIX permissions, which root ignores')
+def test_read_only_cache_is_a_clear_error(server, cache, checkpoint_bytes,
+                                          sha256):
+    data = checkpoint_bytes(1)
+    server.files['/a.pth'] = server.files['/b.pth'] = data
+    cached = download_checkpoint(server.url('/a.pth'), sha256(data))
+    cache.chmod(0o500)
+    try:
+        # A verified file is still served from a cache that is read-only.
+        assert download_checkpoint(server.url('/a.pth'), sha256(data)) == \
+            cached
+        with pytest.raises(DownloadError) as error:
+            download_checkpoint(server.url('/b.pth'), sha256(data))
+    finally:
+        cache.chmod(0o700)
+    message = str(error.value)
+    assert f'Cannot keep checkpoints in {cache}:' in message
+    assert 'Permission denied' in message and CACHE_ENV in message
+    assert len(server.requests) == 1

@@ -1,3 +1,6 @@
+import hashlib
+from pathlib import Path
+
 import pytest
 
 from brnpa_plugins.zoo import (NoCheckpointError, UnknownNameError, ZooEntry,
@@ -22,7 +25,8 @@ def test_load_by_zoo_name_verifies_the_full_hash(
                                    'Tiny', weights=url, sha256=sha256(data))])
     assert expected_sha256(url) == sha256(data)
     assert load_checkpoint('test-tiny')['meta']['seed'] == 3
-    assert (cache / 'tiny.pth').read_bytes() == data
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    assert (cache / key / 'tiny.pth').read_bytes() == data
 
 
 def test_url_of_a_zoo_entry_gets_its_full_hash(
@@ -34,7 +38,7 @@ def test_url_of_a_zoo_entry_gets_its_full_hash(
                                    sha256=sha256(checkpoint_bytes(4)))])
     with pytest.raises(Exception, match='not the published checkpoint'):
         load_checkpoint(url)
-    assert not (cache / 'tiny.pth').exists()
+    assert list(cache.rglob('*')) == []
 
 
 def test_entry_without_weights_says_so():
@@ -59,3 +63,28 @@ def test_local_path_is_loaded_as_is(tmp_path, checkpoint_bytes):
     path.write_bytes(checkpoint_bytes(5))
     assert resolve_checkpoint(path) == path
     assert load_checkpoint(str(path))['meta']['seed'] == 5
+
+
+def test_zoo_name_wins_over_a_file_of_that_name(
+        server, cache, checkpoint_bytes, sha256, register_zoo_entries,
+        tmp_path, monkeypatch):
+    data = checkpoint_bytes(3)
+    server.files['/zoo/tiny.pth'] = data
+    register_zoo_entries([ZooEntry('test-tiny', 'Image Classification',
+                                   'Tiny', weights=server.url('/zoo/tiny.pth'),
+                                   sha256=sha256(data))])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'test-tiny').write_bytes(checkpoint_bytes(4))
+    path = resolve_checkpoint('test-tiny')
+    assert path.parent.parent == cache and path.read_bytes() == data
+    assert load_checkpoint('test-tiny')['meta']['seed'] == 3
+    # './NAME' (or a Path) is the file.
+    assert resolve_checkpoint('./test-tiny') == Path('test-tiny')
+    assert resolve_checkpoint(Path('test-tiny')) == Path('test-tiny')
+    assert load_checkpoint('./test-tiny')['meta']['seed'] == 4
+    # The same for the project's own entries.
+    name = 'brnpa-highres-kd_resnet50_8xb12_cub'
+    (tmp_path / name).write_bytes(checkpoint_bytes(5))
+    with pytest.raises(NoCheckpointError, match=f'{name} has no checkpoint'):
+        load_checkpoint(name)
+    assert load_checkpoint(f'./{name}')['meta']['seed'] == 5
