@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
-from brnpa_plugins.fewshot import run
+from brnpa_plugins.fewshot import check_config, run
 from brnpa_plugins.core import atomic_write_text
 
 
@@ -47,6 +47,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    check_config(cfg)  # before anything is written
     name = os.path.splitext(os.path.basename(args.config))[0]
     work_dir = args.work_dir or cfg.get('work_dir') or os.path.join(
         'work_dirs', name)

@@ -11,7 +11,7 @@ from typing import NamedTuple, Optional
 import torch
 from torch import Tensor, nn
 
-from .checks import check_positive_int
+from .checks import check_positive_int, reject_unknown_kwargs
 
 SEED_MODES = ('max', 'random')
 ACTIVITY_MODES = ('attended_norm', 'vector_norm')
@@ -37,6 +37,7 @@ class BRNPAOutput(NamedTuple):
     seeds: Optional[Tensor]
 
 
+@reject_unknown_kwargs
 class BRNPA(nn.Module):
     """BR-NPA grouping: N ranked part vectors and attention maps, no parameters.
 

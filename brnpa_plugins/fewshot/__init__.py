@@ -21,7 +21,7 @@ from .data import (BENCHMARKS, SPLITS, build_dataset, build_transform,
                    check_root)
 from .episodes import Episode, build_taskset, split_episode
 from .protonet import BRNPAProtoNet, EpisodeOutput, average_pooling
-from .runner import FewShotRunner, run
+from .runner import FewShotRunner, check_config, run
 from .training import (Accuracy, Distillation, build_distillation,
                        confidence_interval, episode_loss, evaluate,
                        pretrain_epoch, train_episodes)
@@ -32,7 +32,8 @@ __all__ = [
     'BaseClassifier', 'Distillation', 'Episode', 'EpisodeOutput',
     'FewShotBackbone', 'FewShotRunner', 'SPLITS', 'average_pooling',
     'build_dataset', 'build_distillation', 'build_taskset', 'build_transform',
-    'check_root', 'confidence_interval', 'episode_loss', 'evaluate',
-    'load_checkpoint', 'load_model_weights', 'pretrain_epoch', 'run',
-    'save_checkpoint', 'save_episode_maps', 'split_episode', 'train_episodes'
+    'check_config', 'check_root', 'confidence_interval', 'episode_loss',
+    'evaluate', 'load_checkpoint', 'load_model_weights', 'pretrain_epoch',
+    'run', 'save_checkpoint', 'save_episode_maps', 'split_episode',
+    'train_episodes'
 ]

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock
 
+from ..core.checks import reject_unknown_kwargs
 from ..core.highres import HIGH_RESOLUTION_STAGES
 
 
@@ -104,6 +105,8 @@ ARCHITECTURES = {
                              (1, 2, 2, 2), imagenet_stem),
 }
 
+
+@reject_unknown_kwargs
 class FewShotBackbone(nn.Module):
     """A four-stage embedding network that returns its last feature map.
 

@@ -6,9 +6,11 @@ the classification head the BR-NPA authors used (spec section 3).
 """
 from torch import Tensor, nn
 
+from ..core.checks import check_probability, reject_unknown_kwargs
 from .protonet import BRNPAProtoNet
 
 
+@reject_unknown_kwargs
 class BaseClassifier(nn.Module):
     """Linear classification of the learner's embedding.
 
@@ -28,8 +30,8 @@ class BaseClassifier(nn.Module):
         if not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(
                 f'num_classes must be an integer >= 2, got {num_classes!r}')
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f'dropout must lie in [0, 1), got {dropout!r}')
+        check_probability(dropout, 'dropout', 'BaseClassifier: ',
+                          'set pretrain.dropout (0 turns dropout off).')
         self.learner = learner
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(learner.embedding_dim, num_classes, bias=False)

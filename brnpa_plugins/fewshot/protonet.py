@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core import BRNPA, BRNPAOutput
+from ..core.checks import reject_unknown_kwargs
 from .backbones import FewShotBackbone
 
 METRICS = ('euclidean', 'cosine')
@@ -72,6 +73,7 @@ def class_means(embeddings: Tensor, labels: Tensor) -> Tensor:
     return (sums / counts.unsqueeze(1)).reshape(ways, *embeddings.shape[1:])
 
 
+@reject_unknown_kwargs
 class BRNPAProtoNet(nn.Module):
     """Prototypical network on BR-NPA part vectors.
 

@@ -13,6 +13,7 @@ checkpoint:
 The config sections are described in ``configs/fewshot/README.md``.
 """
 import copy
+import inspect
 import logging
 import os
 import random
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from ..core.checks import check_config_keys, check_kwargs, errors_naming
 from .checkpoint import (BEST, LATEST, load_checkpoint, load_model_weights,
                          rng_state, save_checkpoint, save_json,
                          set_rng_state)
@@ -38,10 +40,76 @@ from .visualize import save_episode_maps
 logger = logging.getLogger(__name__)
 
 
-def _section(cfg, name: str) -> Optional[Dict[str, Any]]:
-    """A config section as a plain dict, or None when it is switched off."""
+#: Marks a key without a default.
+REQUIRED = object()
+#: Every key the runner reads, with its default: what a config may set.
+#: ``pretrain``, ``train``, ``distill`` and ``visualize`` set to None (or
+#: absent) are switched off; ``model`` holds the arguments of BRNPAProtoNet.
+DEFAULTS: Dict[str, Any] = {
+    'seed': 0,
+    'device': None,  # 'cuda' when available, else 'cpu'
+    'progress': True,
+    'work_dir': None,  # where tools/train_fewshot.py writes
+    'model': {
+        name: REQUIRED if parameter.default is parameter.empty else
+        parameter.default
+        for name, parameter in inspect.signature(
+            BRNPAProtoNet).parameters.items()
+    },
+    'data': dict(benchmark=None, root=REQUIRED, split_dirs=None,
+                 image_size=84, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                 augment=True, num_workers=0),
+    'train_episode': dict(ways=REQUIRED, shots=REQUIRED, queries=REQUIRED),
+    'test_episode': dict(ways=REQUIRED, shots=REQUIRED, queries=REQUIRED),
+    'pretrain': dict(epochs=REQUIRED, batch_size=64, dropout=0.0,
+                     optimizer=None, scheduler=None),
+    'train': dict(episodes=0, val_interval=None, optimizer=None,
+                  scheduler=None),
+    'val': dict(episodes=600, seed=1),
+    'test': dict(episodes=600, seed=2),
+    'distill': dict(teacher_checkpoint=REQUIRED, teacher_model=None,
+                    temperature=1.0, alpha=1.0),
+    'visualize': dict(max_images=5),
+}
+
+
+def _config_name(cfg) -> str:
+    filename = getattr(cfg, 'filename', None)
+    return f'config {filename}' if filename else 'config'
+
+
+def check_config(cfg) -> None:
+    """Raise an UnknownKeyError (a ValueError) for a key nothing reads.
+
+    The message names the key with its section, the config file, the
+    closest known key and the known keys, from :data:`DEFAULTS`.
+    """
+    check_config_keys(dict(cfg.items()), DEFAULTS, _config_name(cfg))
+
+
+def _section(cfg, name: str,
+             always: bool = False) -> Optional[Dict[str, Any]]:
+    """A config section over its :data:`DEFAULTS`, as a plain dict.
+
+    A section that is None or absent gives None (switched off), or its
+    defaults when ``always``.
+    """
     value = cfg.get(name)
-    return None if value is None else dict(value)
+    if value is None and not always:
+        return None
+    section = {**DEFAULTS[name], **dict(value or {})}
+    missing = [key for key, item in section.items() if item is REQUIRED]
+    if missing:
+        raise ValueError(f'{_config_name(cfg)}: {name}.{missing[0]} is '
+                         'required (configs/fewshot/README.md lists the keys '
+                         'of each section)')
+    return section
+
+
+def _option(cfg, key: str) -> Any:
+    """A top-level value, or its default."""
+    value = cfg.get(key)
+    return DEFAULTS[key] if value is None else value
 
 
 def _build(namespace, key: str, spec: Dict[str, Any], *args):
@@ -50,13 +118,15 @@ def _build(namespace, key: str, spec: Dict[str, Any], *args):
     Used for ``optimizer`` (``torch.optim``) and ``scheduler``
     (``torch.optim.lr_scheduler``) entries.
     """
-    options = dict(spec)
+    options = dict(spec or {})
     name = options.pop('type', None)
     if not isinstance(name, str) or not hasattr(namespace, name):
         raise ValueError(f'{key}.type must name a class of '
                          f'{namespace.__name__} (e.g. {key}=dict(type=...,'
                          f' ...)), got {name!r}')
-    return getattr(namespace, name)(*args, **options)
+    target = getattr(namespace, name)
+    check_kwargs(target, options, f'{key} {name}', given=len(args))
+    return target(*args, **options)
 
 
 def seed_everything(seed: int) -> None:
@@ -77,22 +147,24 @@ class FewShotRunner:
     """
 
     def __init__(self, cfg, work_dir: str, resume: Optional[str] = None):
+        check_config(cfg)
         self.cfg = cfg
         self.work_dir = work_dir
-        self.data_cfg = dict(cfg['data'])
-        benchmark = self.data_cfg.get('benchmark')
+        self.data_cfg = _section(cfg, 'data', always=True)
+        benchmark = self.data_cfg['benchmark']
         if benchmark is None:
             raise ValueError('data.benchmark is required: one of '
                              f'{sorted(BENCHMARKS) + ["folder"]}')
         # Fail before any model is built if a split is missing.
         check_root(benchmark, self.data_cfg['root'], SPLITS,
-                   self.data_cfg.get('split_dirs'))
-        self.progress = bool(cfg.get('progress', True))
-        device = cfg.get('device') or ('cuda' if torch.cuda.is_available()
-                                       else 'cpu')
+                   self.data_cfg['split_dirs'])
+        self.progress = bool(_option(cfg, 'progress'))
+        device = _option(cfg, 'device') or ('cuda' if torch.cuda.is_available()
+                                            else 'cpu')
         self.device = torch.device(device)
-        seed_everything(int(cfg.get('seed', 0)))
-        self.model = BRNPAProtoNet(**dict(cfg['model'])).to(self.device)
+        seed_everything(int(_option(cfg, 'seed')))
+        self.model = BRNPAProtoNet(**_section(cfg, 'model', always=True))
+        self.model.to(self.device)
         self.status = {'phase': 'pretrain', 'step': 0, 'validation': [],
                        'best': None}
         # A run resumed into another work directory tests the best model of
@@ -131,14 +203,13 @@ class FewShotRunner:
         data = self.data_cfg
         benchmark = data['benchmark']
         transform = build_transform(
-            int(data.get('image_size', 84)), data.get('mean', IMAGENET_MEAN),
-            data.get('std', IMAGENET_STD), augment,
+            int(data['image_size']), data['mean'], data['std'], augment,
             benchmark in BENCHMARKS and BENCHMARKS[benchmark].pixels_0_255)
         return build_dataset(benchmark, data['root'], split, transform,
-                             data.get('split_dirs'))
+                             data['split_dirs'])
 
     def _taskset(self, split: str, episode_key: str, augment: bool = False):
-        episode = dict(self.cfg[episode_key])
+        episode = _section(self.cfg, episode_key, always=True)
         taskset = build_taskset(self._dataset(split, augment),
                                 episode['ways'], episode['shots'],
                                 episode['queries'])
@@ -153,11 +224,12 @@ class FewShotRunner:
     def _optimizer(self, params, phase_cfg: Dict[str, Any]):
         """Build the phase's optimiser and scheduler, restoring their states
         when resuming inside this phase."""
-        optimizer = _build(torch.optim, 'optimizer',
-                           phase_cfg.get('optimizer', {}), params)
+        phase = self.status['phase']
+        optimizer = _build(torch.optim, f'{phase}.optimizer',
+                           phase_cfg['optimizer'], params)
         scheduler = None
-        if phase_cfg.get('scheduler'):
-            scheduler = _build(torch.optim.lr_scheduler, 'scheduler',
+        if phase_cfg['scheduler']:
+            scheduler = _build(torch.optim.lr_scheduler, f'{phase}.scheduler',
                                phase_cfg['scheduler'], optimizer)
         if self.resumed_phase == self.status['phase'] and \
                 'optimizer' in self.state:
@@ -182,23 +254,21 @@ class FewShotRunner:
         """Classify all base classes with a linear layer, epoch by epoch."""
         cfg = _section(self.cfg, 'pretrain')
         if cfg is not None and self.status['step'] < cfg['epochs']:
-            dataset = self._dataset('train', self.data_cfg.get('augment',
-                                                               True))
+            dataset = self._dataset('train', self.data_cfg['augment'])
             labels = sorted(dataset.labels)
             lookup = torch.full((max(labels) + 1, ), -1, dtype=torch.long)
             lookup[labels] = torch.arange(len(labels))
             classifier = BaseClassifier(self.model, len(labels),
-                                        cfg.get('dropout', 0.0))
+                                        cfg['dropout'])
             classifier.to(self.device)
             if self.resumed_phase == 'pretrain' and \
                     'classifier' in self.state:
                 classifier.fc.load_state_dict(self.state['classifier'])
             optimizer, scheduler = self._optimizer(classifier.parameters(),
                                                    cfg)
-            loader = DataLoader(dataset, batch_size=cfg.get('batch_size', 64),
+            loader = DataLoader(dataset, batch_size=cfg['batch_size'],
                                 shuffle=True,
-                                num_workers=self.data_cfg.get('num_workers',
-                                                              0),
+                                num_workers=self.data_cfg['num_workers'],
                                 pin_memory=self.device.type == 'cuda')
             while self.status['step'] < cfg['epochs']:
                 stats = pretrain_epoch(classifier, loader, lookup, optimizer,
@@ -216,17 +286,17 @@ class FewShotRunner:
     def train(self) -> None:
         """Episodic training, validated (and checkpointed) at intervals."""
         cfg = _section(self.cfg, 'train')
-        total = 0 if cfg is None else int(cfg.get('episodes', 0))
+        total = 0 if cfg is None else int(cfg['episodes'])
         if self.status['step'] < total:
             taskset, shots = self._taskset('train', 'train_episode',
-                                           self.data_cfg.get('augment', True))
+                                           self.data_cfg['augment'])
             val_taskset, val_shots = self._taskset('validation',
                                                    'test_episode')
-            val_cfg = dict(self.cfg.get('val') or {})
+            val_cfg = _section(self.cfg, 'val', always=True)
             optimizer, scheduler = self._optimizer(self.model.parameters(),
                                                    cfg)
             distillation = self._distillation()
-            interval = int(cfg.get('val_interval', total))
+            interval = int(cfg['val_interval'] or total)
             while self.status['step'] < total:
                 count = min(interval, total - self.status['step'])
                 stats = train_episodes(self.model, taskset, shots, optimizer,
@@ -234,8 +304,8 @@ class FewShotRunner:
                                        self.device, self.progress)
                 self.status['step'] += count
                 accuracy = evaluate(self.model, val_taskset, val_shots,
-                                    int(val_cfg.get('episodes', 600)),
-                                    int(val_cfg.get('seed', 1)), self.device,
+                                    int(val_cfg['episodes']),
+                                    int(val_cfg['seed']), self.device,
                                     self.progress)
                 record = {'episode': self.status['step'],
                           'loss': stats.loss, 'accuracy': accuracy.mean,
@@ -255,14 +325,16 @@ class FewShotRunner:
         cfg = _section(self.cfg, 'distill')
         if cfg is None:
             return None
-        teacher_model = {**dict(self.cfg['model']),
-                         **dict(cfg.get('teacher_model') or {})}
+        teacher_model = {**_section(self.cfg, 'model', always=True),
+                         **dict(cfg['teacher_model'] or {})}
         teacher = BRNPAProtoNet(**teacher_model)
-        load_model_weights(teacher, cfg['teacher_checkpoint'])
-        logger.info('distilling from %s', cfg['teacher_checkpoint'])
+        checkpoint = cfg['teacher_checkpoint']
+        with errors_naming('cannot load the teacher checkpoint '
+                           f'distill.teacher_checkpoint={checkpoint!r}'):
+            load_model_weights(teacher, checkpoint)
+        logger.info('distilling from %s', checkpoint)
         return build_distillation(teacher.to(self.device),
-                                  cfg.get('temperature', 1.0),
-                                  cfg.get('alpha', 1.0))
+                                  cfg['temperature'], cfg['alpha'])
 
     def test(self) -> Dict[str, Any]:
         """Test the best validation model (or the last one) and save maps."""
@@ -272,13 +344,13 @@ class FewShotRunner:
             if best:
                 load_model_weights(self.model, best[0])
                 tested = best[0]
-        test_cfg = dict(self.cfg.get('test') or {})
+        test_cfg = _section(self.cfg, 'test', always=True)
         taskset, shots = self._taskset('test', 'test_episode')
-        seed = int(test_cfg.get('seed', 2))
+        seed = int(test_cfg['seed'])
         accuracy = evaluate(self.model, taskset, shots,
-                            int(test_cfg.get('episodes', 600)), seed,
+                            int(test_cfg['episodes']), seed,
                             self.device, self.progress)
-        episode = dict(self.cfg['test_episode'])
+        episode = _section(self.cfg, 'test_episode', always=True)
         result = {'accuracy': accuracy.mean, 'ci95': accuracy.ci95,
                   'episodes': accuracy.episodes, 'ways': episode['ways'],
                   'shots': episode['shots'], 'model': tested}
@@ -304,9 +376,8 @@ class FewShotRunner:
             episode.support, episode.support_labels, episode.query)
         paths = save_episode_maps(
             os.path.join(self.work_dir, 'maps'), episode, output,
-            self.data_cfg.get('mean', IMAGENET_MEAN),
-            self.data_cfg.get('std', IMAGENET_STD),
-            int(visualize.get('max_images', 5)))
+            self.data_cfg['mean'], self.data_cfg['std'],
+            int(visualize['max_images']))
         logger.info('saved %d ranked-map images to %s', len(paths),
                     os.path.dirname(paths[0]))
 

@@ -17,11 +17,12 @@ from torch import Tensor, nn
 from mmpretrain.registry import MODELS
 
 from ..core import BRNPAOutput
-from ..core.checks import check_positive_int
+from ..core.checks import check_positive_int, reject_unknown_kwargs
 from .necks import BRNPANeckOutput, select_feature_map
 
 
 @MODELS.register_module()
+@reject_unknown_kwargs
 class BCNNNeck(BaseModule):
     """N learned attention maps and bilinear attention pooling.
 

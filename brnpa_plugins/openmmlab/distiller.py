@@ -10,6 +10,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..core import check_distillation_args, distillation_loss
+from ..core.checks import errors_naming, reject_unknown_kwargs
 
 TEACHER_KEYS = ('config', 'checkpoint')
 #: The arguments of BRNPADistiller that are not the student's.
@@ -33,6 +34,7 @@ def student_config(model_cfg: dict) -> dict:
 
 
 @MODELS.register_module()
+@reject_unknown_kwargs
 class BRNPADistiller(ImageClassifier):
     """An image classifier trained by distillation from a frozen teacher.
 
@@ -104,8 +106,11 @@ class BRNPADistiller(ImageClassifier):
             from mmpretrain.apis import get_model
             config, checkpoint = (self.teacher_cfg[k] for k in TEACHER_KEYS)
             teacher = get_model(config, pretrained=False)
-            load_checkpoint(teacher, checkpoint, map_location='cpu',
-                            strict=True)
+            with errors_naming('BRNPADistiller: cannot load the teacher '
+                               'checkpoint model.teacher.checkpoint='
+                               f'{checkpoint!r}'):
+                load_checkpoint(teacher, checkpoint, map_location='cpu',
+                                strict=True)
             self._check_same_normalisation(teacher)
             teacher.eval().requires_grad_(False)
             self.__dict__['_teacher'] = teacher.to(

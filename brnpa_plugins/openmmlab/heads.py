@@ -8,7 +8,8 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..core.checks import check_positive_int
+from ..core.checks import (check_positive_int, check_probability,
+                            reject_unknown_kwargs)
 
 #: Fields each predicted DataSample gets from a BR-NPA model.
 ATTENTION_FIELD = 'attention_maps'  # N x H x W, each map sums to 1
@@ -17,6 +18,7 @@ NORM_FIELD = 'feature_norm'  # H x W
 
 
 @MODELS.register_module()
+@reject_unknown_kwargs
 class BRNPAHead(ClsHead):
     """Dropout and a linear layer on the N concatenated part vectors.
 
@@ -51,9 +53,8 @@ class BRNPAHead(ClsHead):
                             ('in_channels', in_channels),
                             ('num_parts', num_parts)):
             check_positive_int(value, name, 'BRNPAHead: ')
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(
-                f'BRNPAHead: dropout must lie in [0, 1), got {dropout!r}')
+        check_probability(dropout, 'dropout', 'BRNPAHead: ',
+                          'set model.head.dropout (0 turns dropout off).')
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.num_parts = num_parts

@@ -7,7 +7,7 @@ from torch import Tensor
 from mmpretrain.registry import MODELS
 
 from ..core import BRNPA, BRNPAOutput
-from ..core.checks import check_positive_int
+from ..core.checks import check_positive_int, reject_unknown_kwargs
 
 
 class BRNPANeckOutput(NamedTuple):
@@ -47,6 +47,7 @@ class BRNPANeckOutput(NamedTuple):
 
 
 @MODELS.register_module()
+@reject_unknown_kwargs
 class BRNPANeck(BaseModule):
     """Group the last backbone feature map into N ranked parts (no parameters).
 

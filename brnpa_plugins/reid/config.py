@@ -12,6 +12,8 @@ from typing import Sequence
 
 from yacs.config import CfgNode as CN
 
+from ..core.checks import check_config_keys
+
 
 def get_default_config() -> CN:
     """A fresh config tree with the defaults of every key."""
@@ -124,24 +126,42 @@ def build_config(config_file: str = '', opts: Sequence[str] = (),
         opts: KEY VALUE pairs merged last (``merge_from_list``).
         **data: ``data.*`` keys set from command-line flags (``root``,
             ``sources``...); empty values are ignored.
+
+    Raises:
+        UnknownKeyError: (a KeyError) for a key that
+            :func:`get_default_config` lacks, naming it, where it was
+            written, the closest known key and the known keys there.
     """
     cfg = get_default_config()
     if config_file:
-        cfg.merge_from_file(config_file)
+        with open(config_file) as stream:
+            loaded = cfg.load_cfg(stream)
+        check_config_keys(loaded, cfg, f'config file {config_file}')
+        cfg.merge_from_other_cfg(loaded)
     for key, value in data.items():
         if value:
             setattr(cfg.data, key, value)
     if len(opts) % 2:
         raise ValueError('config overrides come in KEY VALUE pairs, got '
                          f'{list(opts)}')
-    try:
-        cfg.merge_from_list(list(opts))
-    except AssertionError as error:  # how yacs reports an unknown key
-        raise KeyError(f'{error}; the known keys are those of '
-                       'brnpa_plugins.reid.config.get_default_config()'
-                       ) from error
+    check_config_keys(_key_tree(opts[0::2]), cfg, 'command-line overrides')
+    cfg.merge_from_list(list(opts))
     cfg.freeze()
     return cfg
+
+
+def _key_tree(keys: Sequence[str]) -> dict:
+    """Dotted keys as sections: ``['a.b']`` -> ``{'a': {'b': None}}``."""
+    tree = {}
+    for key in keys:
+        *sections, name = str(key).split('.')
+        node = tree
+        for section in sections:
+            if not isinstance(node.get(section), dict):
+                node[section] = {}
+            node = node[section]
+        node[name] = None
+    return tree
 
 
 #: Keyword argument -> config key, for each builder torchreid offers.

@@ -15,13 +15,16 @@ import torchreid
 from torch import Tensor, nn
 
 from brnpa_plugins.core import BRNPA, BRNPAOutput
-from brnpa_plugins.core.checks import check_positive_int
+from brnpa_plugins.core.checks import (check_kwargs, check_positive_int,
+                                       check_probability,
+                                       reject_unknown_kwargs)
 from brnpa_plugins.core.highres import HIGH_RESOLUTION_STAGES
 from brnpa_plugins.plugins import to_high_resolution
 
 LOSSES = ('softmax', 'triplet')
 
 
+@reject_unknown_kwargs
 class BRNPAReID(nn.Module):
     """A BR-NPA person re-identification model with torchreid's contract.
 
@@ -62,8 +65,8 @@ class BRNPAReID(nn.Module):
             raise TypeError(f'{type(backbone).__name__} has no featuremaps(x) '
                             'method; pass a torchreid backbone (ResNet, '
                             'OSNet) or a module that defines one.')
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f'dropout must lie in [0, 1), got {dropout!r}')
+        check_probability(dropout, 'dropout', 'BRNPAReID: ',
+                          'set model.dropout.')
         self.loss = loss
         # torchreid reads `feature_dim` to size heads and report models.
         self.feature_dim = embedding_dim
@@ -188,6 +191,9 @@ def build_brnpa_reid(name: str,
         raise KeyError(f'unknown BR-NPA model {name!r}; choose one of '
                        f'{sorted(BACKBONES)}')
     kwargs.pop('use_gpu', None)
+    # Before the network is built (and its weights are read): the first
+    # three arguments of BRNPAReID are given here.
+    check_kwargs(BRNPAReID, kwargs, name, given=3)
     spec = BACKBONES[name]
     network = torchreid.models.build_model(
         spec.torchreid_name, num_classes=1, loss='softmax', pretrained=False)

@@ -169,6 +169,14 @@ def test_bad_options_are_clear_errors(kwargs, word):
         BRNPA(**kwargs)
 
 
+def test_an_unknown_option_names_the_closest_one():
+    with pytest.raises(TypeError, match="BRNPA: unknown argument 'num_part' "
+                       r"\(did you mean 'num_parts'\?\); known arguments: "
+                       'num_parts, refine, seed, activity, sort_by_activity, '
+                       'eps$'):
+        BRNPA(num_part=3)
+
+
 def test_wrong_rank_input_is_a_clear_error():
     with pytest.raises(ValueError, match='B x C x H x W'):
         BRNPA()(torch.rand(3, 4, 5))

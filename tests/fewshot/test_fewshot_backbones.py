@@ -37,3 +37,9 @@ def test_standard_resnet12_widths():
 def test_invalid_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         FewShotBackbone(**kwargs)
+
+
+def test_an_unknown_argument_names_the_closest_one():
+    with pytest.raises(TypeError, match="FewShotBackbone: unknown argument "
+                       r"'high_res' \(did you mean 'high_resolution'\?\)"):
+        FewShotBackbone(high_res=True)

@@ -95,3 +95,14 @@ def test_a_class_without_support_images_is_named():
 def test_invalid_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         BRNPAProtoNet(**TINY, **kwargs)
+
+
+def test_an_unknown_argument_names_the_closest_one():
+    with pytest.raises(TypeError, match="BRNPAProtoNet: unknown argument "
+                       r"'num_part' \(did you mean 'num_parts'\?\); known "
+                       'arguments: backbone, widths'):
+        BRNPAProtoNet(**TINY, num_part=3)
+    # The core grouping's options, given as brnpa=dict(...).
+    with pytest.raises(TypeError, match="BRNPA: unknown argument 'refin' "
+                       r"\(did you mean 'refine'\?\)"):
+        BRNPAProtoNet(**TINY, brnpa=dict(refin=False))

@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+from brnpa_plugins.core import CheckpointError
 from brnpa_plugins.fewshot import load_checkpoint, runner
 
 from .conftest import CONFIG_DIR, TINY_OPTIONS
@@ -129,15 +130,68 @@ def test_a_missing_root_stops_before_training(train_fewshot, tmp_path):
 
 def test_every_config_in_the_folder_loads():
     from mmengine.config import Config
-    from brnpa_plugins.fewshot import BRNPAProtoNet
+    from brnpa_plugins.fewshot import BRNPAProtoNet, check_config
     names = [n for n in os.listdir(CONFIG_DIR) if n.endswith('.py')]
     assert len(names) >= 5
     for name in names:
         cfg = Config.fromfile(os.path.join(CONFIG_DIR, name))
+        check_config(cfg)  # only keys the runner reads
         model = BRNPAProtoNet(**{**cfg.model, 'widths': (4, 6, 8, 10)})
         assert cfg.test.episodes >= 600, name
         assert model(torch.rand(2, 3, 32, 32), torch.tensor([0, 1]),
                      torch.rand(1, 3, 32, 32)).shape == (1, 2)
+
+
+@pytest.mark.parametrize('option, unknown, known', [
+    ('trian.episodes=3', "unknown key 'trian' (did you mean 'train'?)",
+     'known keys: seed, device, progress, work_dir, model, data'),
+    ('train.episods=3',
+     "unknown key 'train.episods' (did you mean 'train.episodes'?)",
+     'known keys of train: episodes, val_interval, optimizer, scheduler'),
+    ('test.sed=3', "unknown key 'test.sed' (did you mean 'test.seed'?)",
+     'known keys of test: episodes, seed'),
+    ('model.num_part=2',
+     "unknown key 'model.num_part' (did you mean 'model.num_parts'?)",
+     'known keys of model: backbone, widths, high_resolution, num_parts'),
+])
+def test_an_unknown_key_is_named_before_anything_runs(
+        train_fewshot, pickle_root, tmp_path, option, unknown, known):
+    with pytest.raises(ValueError) as error:
+        train_fewshot(arguments(ONE_SHOT, tmp_path / 'work', pickle_root,
+                                option))
+    assert str(error.value).startswith(f'config {ONE_SHOT}: {unknown}; ')
+    assert known in str(error.value)
+    assert not (tmp_path / 'work').exists()
+
+
+def test_an_unknown_optimizer_argument_is_named(train_fewshot, pickle_root,
+                                                tmp_path):
+    with pytest.raises(TypeError, match=r"pretrain.optimizer SGD: unknown "
+                       r"argument 'lrr' \(did you mean 'lr'\?\); known "
+                       'arguments: lr, momentum'):
+        train_fewshot(arguments(ONE_SHOT, tmp_path, pickle_root,
+                                'pretrain.optimizer.lrr=0.1'))
+
+
+@pytest.mark.parametrize('content, error', [
+    (None, FileNotFoundError), (b'', CheckpointError)],
+    ids=['missing', 'empty'])
+def test_a_bad_teacher_checkpoint_names_the_key(train_fewshot, pickle_root,
+                                                tmp_path, content, error):
+    teacher = tmp_path / 'teacher.pth'
+    if content is not None:
+        teacher.write_bytes(content)
+    student = os.path.join(
+        CONFIG_DIR, 'brnpa-protonet-kd_resnet12_mini-imagenet_5way-1shot.py')
+    with pytest.raises(error) as raised:
+        train_fewshot(arguments(student, tmp_path / 'student', pickle_root,
+                                f'distill.teacher_checkpoint={teacher}',
+                                'pretrain=None', 'visualize=None'))
+    assert str(raised.value).startswith(
+        'cannot load the teacher checkpoint '
+        f'distill.teacher_checkpoint={str(teacher)!r}: ')
+    assert ('does not exist' if content is None else '0 bytes') in str(
+        raised.value)
 
 
 def test_an_unknown_optimizer_is_named(train_fewshot, pickle_root, tmp_path):

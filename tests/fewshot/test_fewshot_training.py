@@ -115,3 +115,6 @@ def test_classifier_arguments_are_checked():
         BaseClassifier(BRNPAProtoNet(**TINY), num_classes=1)
     with pytest.raises(ValueError, match='dropout'):
         BaseClassifier(BRNPAProtoNet(**TINY), num_classes=5, dropout=1.0)
+    with pytest.raises(ValueError, match=r"BaseClassifier: dropout must be a "
+                       r"number in \[0, 1\), got 'x'; set pretrain.dropout"):
+        BaseClassifier(BRNPAProtoNet(**TINY), num_classes=5, dropout='x')

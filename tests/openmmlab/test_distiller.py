@@ -10,6 +10,7 @@ from mmengine import load
 from mmengine.optim import OptimWrapper
 
 import brnpa_plugins.openmmlab  # noqa: F401
+from brnpa_plugins.core import CheckpointError
 from brnpa_plugins.openmmlab import ATTENTION_FIELD, BRNPADistiller
 from brnpa_plugins.openmmlab.distiller import student_config
 from brnpa_plugins.openmmlab.tools import run_mmpretrain_tool
@@ -98,11 +99,30 @@ def test_teacher_is_frozen_and_left_out_of_the_checkpoint(teacher):
     assert any(k.endswith('running_mean') for k in changed)
 
 
-def test_wrong_teacher_checkpoint_fails_before_training(teacher, tmp_path):
-    missing = str(tmp_path / 'nowhere.pth')
-    model = build_distiller(dict(teacher, checkpoint=missing))
-    with pytest.raises(FileNotFoundError, match='nowhere.pth'):
+@pytest.mark.parametrize('content, error', [
+    (None, FileNotFoundError), (b'', CheckpointError)],
+    ids=['missing', 'empty'])
+def test_wrong_teacher_checkpoint_fails_before_training(teacher, tmp_path,
+                                                        content, error):
+    path = tmp_path / 'nowhere.pth'
+    if content is not None:
+        path.write_bytes(content)
+    model = build_distiller(dict(teacher, checkpoint=str(path)))
+    with pytest.raises(error) as raised:
         model.init_weights()
+    assert str(raised.value).startswith(
+        'BRNPADistiller: cannot load the teacher checkpoint '
+        f'model.teacher.checkpoint={str(path)!r}: ')
+    assert ('does not exist' if content is None else '0 bytes') in str(
+        raised.value)
+
+
+def test_an_unknown_argument_names_the_closest_one(teacher):
+    with pytest.raises(TypeError, match="BRNPADistiller: unknown argument "
+                       r"'temprature' \(did you mean 'temperature'\?\); "
+                       'known arguments: teacher, temperature, alpha, '
+                       'backbone, neck, head'):
+        build_distiller(teacher, temprature=2.0)
 
 
 @pytest.mark.parametrize('kwargs, message', [

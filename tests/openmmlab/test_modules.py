@@ -94,6 +94,42 @@ def test_bad_head_values_name_the_value(head, match):
         MODELS.build(dict(type='BRNPAHead', **head))
 
 
+@pytest.mark.parametrize('spec', [
+    dict(type='BRNPANeck', in_channels=64),
+    dict(type='BCNNNeck', in_channels=64),
+    dict(type='BRNPAHead', num_classes=3, in_channels=64),
+], ids=lambda spec: spec['type'])
+def test_an_unknown_argument_names_the_closest_one(spec):
+    with pytest.raises(TypeError) as error:
+        MODELS.build(dict(spec, num_part=3))
+    message = str(error.value)
+    assert f"{spec['type']}: unknown argument 'num_part' (did you mean " \
+        "'num_parts'?)" in message
+    assert 'in_channels, num_parts' in message  # the accepted names
+
+
+def test_an_unknown_argument_of_a_head_names_the_base_class_arguments():
+    with pytest.raises(TypeError, match=r"'tpok' \(did you mean 'topk'\?\)"
+                       r'.* loss, topk, cal_acc'):
+        MODELS.build(dict(type='BRNPAHead', num_classes=3, in_channels=64,
+                          tpok=(1, )))
+
+
+def test_an_unknown_argument_inside_a_model_config_is_named():
+    with pytest.raises(TypeError, match="BRNPANeck: unknown argument "
+                       r"'num_part' \(did you mean 'num_parts'\?\)"):
+        build_model(num_part=3)
+
+
+@pytest.mark.parametrize('dropout', ['x', None, float('nan'), -0.1, True])
+def test_a_dropout_that_is_not_a_probability_is_named(dropout):
+    with pytest.raises(ValueError,
+                       match=r'BRNPAHead: dropout must be a number in '
+                       rf'\[0, 1\), got {dropout!r}'):
+        MODELS.build(dict(type='BRNPAHead', num_classes=3, in_channels=64,
+                          dropout=dropout))
+
+
 def test_in_channels_not_matching_the_backbone_names_the_fix():
     neck = BRNPANeck(in_channels=2048)
     with pytest.raises(ValueError,

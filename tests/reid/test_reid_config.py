@@ -36,6 +36,40 @@ def test_command_line_overrides_win_and_are_type_checked():
         build_config('', ['train.learning_rate', '0.1'])
 
 
+@pytest.mark.parametrize('text, unknown, known', [
+    ('model:\n  num_part: 3\n',
+     "unknown key 'model.num_part' (did you mean 'model.num_parts'?)",
+     'known keys of model: name, pretrained, load_weights, resume, '
+     'num_parts, embedding_dim, dropout'),
+    ('modle:\n  name: brnpa_resnet50\n',
+     "unknown key 'modle' (did you mean 'model'?)",
+     'known keys: use_gpu, model, data'),
+    ('loss:\n  triplet:\n    margn: 0.5\n',
+     "unknown key 'loss.triplet.margn' (did you mean "
+     "'loss.triplet.margin'?)",
+     'known keys of loss.triplet: margin, weight_t, weight_x'),
+])
+def test_an_unknown_key_in_a_file_names_the_file_and_the_closest_key(
+        tmp_path, text, unknown, known):
+    path = tmp_path / 'typo.yaml'
+    path.write_text(text)
+    with pytest.raises(KeyError) as error:
+        build_config(str(path))
+    assert str(error.value).startswith(f'config file {path}: {unknown}; ')
+    assert known in str(error.value)
+
+
+def test_an_unknown_override_names_the_closest_key():
+    with pytest.raises(KeyError) as error:
+        build_config('', ['model.num_part', '3'])
+    assert str(error.value).startswith(
+        "command-line overrides: unknown key 'model.num_part' (did you mean "
+        "'model.num_parts'?); known keys of model: name,")
+    with pytest.raises(KeyError, match="unknown key 'brnpa'; known keys: "
+                       'use_gpu, model'):
+        build_config('', ['brnpa.num_parts', '3'])
+
+
 def test_video_data_is_refused():
     with pytest.raises(ValueError, match="data.type must be 'image'"):
         imagedata_kwargs(build_config('', ['data.type', 'video']))

@@ -97,6 +97,20 @@ def test_bad_sizes_are_named():
         build(num_parts=0)
 
 
+def test_an_unknown_option_names_the_closest_one_before_building():
+    with pytest.raises(TypeError, match="brnpa_resnet18: unknown argument "
+                       r"'num_part' \(did you mean 'num_parts'\?\); known "
+                       'arguments: loss, num_parts, embedding_dim, dropout$'):
+        # pretrained=True: the check comes before any weights are read.
+        build_brnpa_reid('brnpa_resnet18', 5, pretrained=True, num_part=3)
+
+
+def test_a_dropout_that_is_not_a_probability_is_named():
+    with pytest.raises(ValueError, match=r"BRNPAReID: dropout must be a "
+                       r"number in \[0, 1\), got 'x'; set model.dropout"):
+        build(dropout='x')
+
+
 def test_pretrained_weights_offline_fail_with_a_clear_message(
         monkeypatch, tmp_path):
     # An empty weight cache and a proxy that refuses every connection.
