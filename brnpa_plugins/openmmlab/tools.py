@@ -8,7 +8,7 @@ them after importing the plugin.
 import os
 import runpy
 import sys
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 
 def find_mmpretrain_tool(name: str) -> str:
@@ -28,12 +28,68 @@ def find_mmpretrain_tool(name: str) -> str:
         'tools are present.')
 
 
+def cfg_option_keys(argv: Sequence[str]) -> List[str]:
+    """The KEYs of ``--cfg-options KEY=VALUE ...`` in a tool's arguments."""
+    keys, inside = [], False
+    for item in argv:
+        if item.startswith('--'):
+            inside = item == '--cfg-options'
+        elif inside:
+            keys.append(item.split('=', 1)[0])
+    return keys
+
+
+def check_cfg_options(config_file: str, keys: Sequence[str]) -> None:
+    """Refuse an override whose sections are not in the config.
+
+    mmengine adds any key it is given, so ``trian_cfg.max_epochs=2`` would
+    silently train with the config's own schedule. The last part of a key
+    may be new (an argument the config leaves at its default, which the
+    module's constructor checks); every part before it must exist.
+
+    Raises:
+        UnknownKeyError: naming the override, the missing part, the closest
+            existing key and the keys there.
+    """
+    from mmengine.config import Config
+
+    from ..core.checks import check_known_names
+    if not keys:
+        return
+    cfg = Config.fromfile(config_file)
+    for key in keys:
+        node, parts = cfg.to_dict(), key.split('.')
+        for depth, part in enumerate(parts[:-1]):
+            if isinstance(node, (list, tuple)) and part.isdigit() and \
+                    int(part) < len(node):
+                node = node[int(part)]
+                continue
+            known = list(node) if isinstance(node, dict) else []
+            check_known_names(
+                [part], known, f'--cfg-options {key} (config {config_file})',
+                prefix='.'.join(parts[:depth] + ['']))
+            node = node[part]
+
+
 def run_mmpretrain_tool(name: str, argv: Optional[Sequence[str]] = None):
-    """Run mmpretrain's tool ``name`` as ``__main__`` with ``argv``."""
+    """Run mmpretrain's tool ``name`` as ``__main__`` with ``argv``.
+
+    The keys of ``--cfg-options`` are checked against the config first
+    (:func:`check_cfg_options`); an unknown one stops the tool with a
+    message naming it and the closest key.
+    """
     import brnpa_plugins.openmmlab  # noqa: F401  (registers the modules)
+    from ..core.checks import UnknownKeyError
     path = find_mmpretrain_tool(name)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    config = next((a for a in arguments if not a.startswith('-')), None)
+    if config is not None and os.path.isfile(config):
+        try:
+            check_cfg_options(config, cfg_option_keys(arguments))
+        except UnknownKeyError as error:
+            raise SystemExit(f'error: {error}') from None
     saved = sys.argv
-    sys.argv = [path] + list(sys.argv[1:] if argv is None else argv)
+    sys.argv = [path] + arguments
     try:
         runpy.run_path(path, run_name='__main__')
     finally:

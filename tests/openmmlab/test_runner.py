@@ -16,7 +16,8 @@ from brnpa_plugins.openmmlab import ATTENTION_FIELD
 from brnpa_plugins.openmmlab.checkpoint import (HISTORY_KEYS,
                                                 LegacyCheckpointError,
                                                 load_local_checkpoint)
-from brnpa_plugins.openmmlab.tools import find_mmpretrain_tool
+from brnpa_plugins.openmmlab.tools import (check_cfg_options,
+                                           find_mmpretrain_tool)
 
 
 
@@ -173,3 +174,22 @@ def test_a_kill_while_saving_leaves_a_resumable_work_dir(
                   if name.endswith(('.pth', '.tmp'))) == ['epoch_3.pth']
     assert load_local_checkpoint(str(work_dir / 'epoch_3.pth'))['meta'][
         'epoch'] == 3
+
+
+def test_a_misspelt_cfg_option_stops_the_tool_with_the_closest_key():
+    config = os.path.join(REPO, 'configs', 'brnpa',
+                          'brnpa_resnet18-w16_1xb32_synthetic-parts.py')
+    result = subprocess.run(
+        [sys.executable, 'tools/train.py', config, '--work-dir', 'unused',
+         '--cfg-options', 'trian_cfg.max_epochs=2'], cwd=REPO,
+        capture_output=True, text=True)
+    assert result.returncode == 1
+    assert ("unknown key 'trian_cfg' (did you mean 'train_cfg'?)"
+            in result.stderr)
+    assert not os.path.exists(os.path.join(REPO, 'unused'))
+    # a new last part is an argument left at its default: allowed
+    check_cfg_options(config, ['model.head.dropout', 'train_cfg.max_epochs',
+                               'train_pipeline.0.type'])
+    with pytest.raises(KeyError, match=r"'model.haed' \(did you mean "
+                       r"'model.head'\?\)"):
+        check_cfg_options(config, ['model.haed.dropout'])
