@@ -10,12 +10,14 @@ work directory receives the config, ``latest.pth``, ``best.pth``,
 """
 import argparse
 import os
+import sys
 from typing import Any, Dict, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
 from brnpa_plugins.fewshot import check_config, run
 from brnpa_plugins.core import atomic_write_text
+from brnpa_plugins.core.checks import UnknownKeyError
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -57,4 +59,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except UnknownKeyError as error:  # a misspelt key: no traceback needed
+        sys.exit(f'error: {error}')

@@ -44,6 +44,12 @@ class UnknownKeyError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ''
 
 
+def close_names(name: str, known: Iterable[str], n: int = 1) -> List[str]:
+    """The names of ``known`` closest to a misspelt ``name`` (difflib)."""
+    return difflib.get_close_matches(str(name), [str(k) for k in known], n=n,
+                                     cutoff=0.5)
+
+
 def check_known_names(given: Iterable[str], known: Iterable[str],
                       subject: str, kind: str = 'key', prefix: str = '',
                       error: Callable[[str], Exception] = UnknownKeyError
@@ -69,7 +75,7 @@ def check_known_names(given: Iterable[str], known: Iterable[str],
         return
     described = []
     for name in unknown:
-        close = difflib.get_close_matches(name, known, n=1)
+        close = close_names(name, known)
         hint = f' (did you mean {prefix + close[0]!r}?)' if close else ''
         described.append(f'{prefix + name!r}{hint}')
     plural = 's' if len(unknown) > 1 else ''

@@ -1,4 +1,5 @@
 """Knowledge distillation from a low-resolution teacher (spec section 2)."""
+import numbers
 from typing import Optional
 
 import torch
@@ -7,7 +8,11 @@ from torch import Tensor, nn
 
 
 def check_distillation_args(temperature: float, alpha: float) -> None:
-    """Raise a ValueError naming the bad value if T or alpha is out of range."""
+    """Raise a ValueError naming the bad value if T or alpha is out of range
+    or not a number."""
+    for name, value in (('temperature', temperature), ('alpha', alpha)):
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise ValueError(f'{name} must be a number, got {value!r}')
     if not temperature > 0:
         raise ValueError(f'temperature must be > 0, got {temperature!r} '
                          '(the authors searched T in {1, 6, 11, 16, 21}).')

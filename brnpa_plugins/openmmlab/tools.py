@@ -53,20 +53,25 @@ def check_cfg_options(config_file: str, keys: Sequence[str]) -> None:
     """
     from mmengine.config import Config
 
-    from ..core.checks import check_known_names
+    from ..core.checks import UnknownKeyError, check_known_names
     if not keys:
         return
     cfg = Config.fromfile(config_file)
     for key in keys:
         node, parts = cfg.to_dict(), key.split('.')
+        subject = f'--cfg-options {key} (config {config_file})'
         for depth, part in enumerate(parts[:-1]):
             if isinstance(node, (list, tuple)) and part.isdigit() and \
                     int(part) < len(node):
                 node = node[int(part)]
                 continue
-            known = list(node) if isinstance(node, dict) else []
+            if not isinstance(node, dict):
+                raise UnknownKeyError(
+                    f"{subject}: {'.'.join(parts[:depth])} is {node!r} there, "
+                    'not a section with keys; set it as a whole (e.g. '
+                    f"{'.'.join(parts[:depth])}=...) or edit the config.")
             check_known_names(
-                [part], known, f'--cfg-options {key} (config {config_file})',
+                [part], list(node), subject,
                 prefix='.'.join(parts[:depth] + ['']))
             node = node[part]
 

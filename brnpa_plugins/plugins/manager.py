@@ -13,7 +13,6 @@ contribution only. Each problem is reported once as a
 :class:`PluginWarning` naming the plugin and its distribution, and listed by
 ``brnpa plugins`` (:func:`plugin_problems`).
 """
-import difflib
 import importlib
 import importlib.metadata
 import os
@@ -23,6 +22,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import pluggy
 
+from ..core.checks import close_names
 from . import hookspecs
 from .adapters import Adapter
 
@@ -109,7 +109,7 @@ def unknown_hooks(plugin: Any) -> List[str]:
         if not hasattr(getattr(plugin, attribute, None),
                        f'{hookspecs.PROJECT_NAME}_impl'):
             continue
-        close = difflib.get_close_matches(attribute, known, n=1)
+        close = close_names(attribute, known)
         found.append(attribute + (f" (did you mean '{close[0]}'?)"
                                   if close else ''))
     return found
@@ -284,7 +284,7 @@ def lookup(items: Dict[str, Any], name: str, what: str,
 def unknown_name_message(name: str, known: Iterable[str], what: str,
                          listing: str) -> str:
     """'Unknown X ...; did you mean ...?' with difflib's closest names."""
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    close = close_names(name, known, n=3)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ''
     return f'Unknown {what} {name!r}.{hint} {listing} lists all of them.'
 

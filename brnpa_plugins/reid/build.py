@@ -6,6 +6,7 @@ import torchreid
 from torch import nn
 from yacs.config import CfgNode
 
+from ..core.checks import errors_naming
 from .checkpoint import load_weights
 from .config import imagedata_kwargs
 from .data import check_reid_roots
@@ -71,7 +72,10 @@ def build_engine(cfg: CfgNode, datamanager, model: nn.Module, optimizer,
         teacher = build_model(cfg, datamanager.num_train_pids,
                               name=cfg.distill.teacher_name, loss='softmax',
                               pretrained=False)
-        load_weights(teacher, cfg.distill.teacher_weights)
+        with errors_naming('cannot load the teacher weights '
+                           'distill.teacher_weights='
+                           f'{cfg.distill.teacher_weights!r}'):
+            load_weights(teacher, cfg.distill.teacher_weights)
         return ImageDistillationEngine(datamanager, model, teacher, optimizer,
                                        temperature=cfg.distill.temperature,
                                        alpha=cfg.distill.alpha,

@@ -38,8 +38,10 @@ def test_no_gradient_reaches_the_teacher():
     assert student.grad is not None and teacher.grad is None
 
 
-@pytest.mark.parametrize('kwargs, word', [(dict(temperature=0), 'temperature'),
-                                          (dict(alpha=1.5), 'alpha')])
+@pytest.mark.parametrize('kwargs, word', [
+    (dict(temperature=0), 'temperature'), (dict(alpha=1.5), 'alpha'),
+    (dict(alpha='x'), "alpha must be a number, got 'x'"),
+    (dict(temperature=None), 'temperature must be a number, got None')])
 def test_bad_arguments_are_clear_errors(kwargs, word):
     with pytest.raises(ValueError, match=word):
         DistillationLoss(**kwargs)

@@ -81,6 +81,22 @@ def test_high_resolution_student_learns_from_the_teacher(
     printed_metrics(log)
 
 
+def test_a_bad_teacher_names_its_config_key(market_root, reid_tool,
+                                            reid_config, tiny, tmp_path):
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    for weights, error in ((tmp_path / 'none.pth', FileNotFoundError),
+                           (tmp_path / 'empty.pth', RuntimeError)):
+        with pytest.raises(error, match=r'teacher weights distill.teacher_'
+                           rf"weights='.*{weights.name}'"):
+            reid_tool('train_reid', [
+                '--config-file',
+                reid_config('brnpa_r50hr_distill_256x128_market1501.yaml'),
+                '--root', market_root, *tiny, 'model.name',
+                'brnpa_resnet18_hr', 'distill.teacher_name', 'brnpa_resnet18',
+                'distill.teacher_weights', str(weights), 'data.save_dir',
+                str(tmp_path / 'run')])
+
+
 def test_missing_dataset_names_the_expected_layout(reid_tool, tiny,
                                                    tmp_path):
     with pytest.raises(FileNotFoundError,
