@@ -3,7 +3,7 @@
     brnpa plugins                  each plugin, its version, hooks, adapters
     brnpa zoo list [--task T] [--dataset D]
     brnpa zoo info NAME
-    brnpa zoo download NAME [--dest DIR]
+    brnpa zoo download NAME [--dest DIR] [--config]
 """
 import argparse
 import json
@@ -174,6 +174,9 @@ def cmd_zoo_download(args) -> int:
     path = resolve_checkpoint(args.name, cache_dir=args.dest,
                               progress=None if args.progress else False)
     print(path)
+    if args.config:
+        from .zoo.config import write_entry_config
+        print(write_entry_config(get_entry(args.name), path.parent))
     return 0
 
 
@@ -238,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument('--dest', metavar='DIR',
                           help='directory to download into (default: the '
                           'cache)')
+    download.add_argument('--config', action='store_true',
+                          help="also write the entry's config, resolved "
+                          'into one standalone file (bases merged), next '
+                          'to the checkpoint as NAME.py')
     download.add_argument('--no-progress', dest='progress',
                           action='store_false',
                           help='no progress bar (it only shows on a '

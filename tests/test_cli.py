@@ -142,3 +142,35 @@ def test_help(argv, capsys):
         main(argv)
     assert exit_.value.code == 0
     assert 'usage: brnpa' in capsys.readouterr().out
+
+
+def test_zoo_download_config_writes_the_resolved_config(tmp_path):
+    from mmengine.config import Config
+
+    from brnpa_plugins.zoo import get_entry
+    script = shutil.which('brnpa', path=os.path.dirname(sys.executable))
+    name = 'brnpa_resnet18-w16_1xb32_synthetic-parts'
+    dest = tmp_path / 'dest'
+    result = subprocess.run(
+        [script, 'zoo', 'download', name, '--dest', str(dest), '--config'],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    checkpoint, config = result.stdout.split()
+    assert Path(checkpoint).parent == Path(config).parent == dest
+    assert Path(config).name == f'{name}.py'
+    text = Path(config).read_text()
+    assert '_base_' not in text  # bases merged: a standalone file
+    assert Config.fromfile(config).to_dict() == Config.fromfile(
+        get_entry(name).config).to_dict()
+    from mmpretrain.apis import get_model
+    model = get_model(config, pretrained=checkpoint)
+    assert model.head.fc.out_features == 6
+
+
+def test_zoo_download_config_of_an_entry_without_one(tmp_path):
+    from brnpa_plugins.zoo import MetafileError
+    from brnpa_plugins.zoo.config import write_entry_config
+    entry = ZooEntry('no-config', 'Image Classification', 'Tiny')
+    with pytest.raises(MetafileError, match="'no-config' has no Config"):
+        write_entry_config(entry, tmp_path)
+    assert not list(tmp_path.iterdir())

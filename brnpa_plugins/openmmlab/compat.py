@@ -43,9 +43,23 @@ upstream changes), and can be turned off with the environment variable
     The patch skips that call when there is no accelerator. Check:
     ``mmengine.dist.utils._init_dist_pytorch`` calls ``set_device``.
 
+Patches of one of mmpretrain's tools are applied only when that tool runs
+through :func:`~brnpa_plugins.openmmlab.tools.run_mmpretrain_tool` (e.g.
+``tools/vis_cam.py``), by :func:`apply_tool_patches`:
+
+``grad_cam_use_cuda`` (``visualization/vis_cam``)
+    mmpretrain's ``vis_cam.py`` builds its CAM with ``use_cuda=``, which
+    the pinned grad-cam 1.5.7 does not take (its CAM follows the model's
+    device), so the tool stops with ``unexpected keyword argument
+    'use_cuda'``. The patch
+    makes the CAM classes of ``pytorch_grad_cam`` ignore that argument;
+    ``vis_cam.py`` already puts the model on ``--device``. Check: the tool
+    passes ``use_cuda=`` and ``GradCAM`` does not take it.
+
 :func:`patch_status` says what was done, why, and on which versions of
 mmengine, mmpretrain and torch; ``brnpa plugins --check`` shows it.
 """
+import functools
 import inspect
 import os
 from typing import Callable, Dict, NamedTuple, Optional
@@ -176,6 +190,48 @@ def _patch_distributed() -> None:
         utils._init_dist_pytorch = init_process_group_on_cpu
 
 
+# --- grad_cam_use_cuda -----------------------------------------------------
+
+def _grad_cam_needs_patch() -> Optional[str]:
+    try:
+        import pytorch_grad_cam
+    except ImportError:
+        return None  # vis_cam.py says how to install grad-cam
+    from .tools import find_mmpretrain_tool
+    with open(find_mmpretrain_tool('visualization/vis_cam'),
+              encoding='utf-8') as file:
+        passes = 'use_cuda=' in file.read()
+    takes = 'use_cuda' in inspect.signature(
+        pytorch_grad_cam.GradCAM.__init__).parameters
+    if not passes or takes:
+        return None
+    return ("mmpretrain's vis_cam.py passes use_cuda, which the installed "
+            'grad-cam no longer accepts')
+
+
+def _ignoring_use_cuda(init: Callable) -> Callable:
+    @functools.wraps(init)
+    def wrapper(self, *args, use_cuda: bool = False, **kwargs):
+        return init(self, *args, **kwargs)
+
+    wrapper.ignores_use_cuda = True
+    return wrapper
+
+
+def _patch_grad_cam() -> None:
+    from pytorch_grad_cam.base_cam import BaseCAM
+    pending, seen = [BaseCAM], set()
+    while pending:
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        pending.extend(cls.__subclasses__())
+        init = cls.__dict__.get('__init__')
+        if init is not None and not getattr(init, 'ignores_use_cuda', False):
+            cls.__init__ = _ignoring_use_cuda(init)
+
+
 PATCHES = (
     Patch('safe_checkpoints', _checkpoints_need_patch, _patch_checkpoints),
     Patch('atomic_checkpoints', _saving_needs_patch, _patch_saving),
@@ -183,7 +239,14 @@ PATCHES = (
     Patch('cpu_distributed', _distributed_needs_patch, _patch_distributed),
 )
 
+#: mmpretrain tool (as named for run_mmpretrain_tool) -> its patches.
+TOOL_PATCHES = {
+    'visualization/vis_cam': (
+        Patch('grad_cam_use_cuda', _grad_cam_needs_patch, _patch_grad_cam),),
+}
+
 _status: Dict[str, str] = {}
+_tool_status: Dict[str, str] = {}
 
 
 def _versions() -> str:
@@ -193,28 +256,58 @@ def _versions() -> str:
             f'{mmpretrain.__version__}, torch {torch.__version__}')
 
 
-def apply_patches() -> Dict[str, str]:
-    """Apply each needed, enabled patch once; returns :func:`patch_status`."""
+def _known_names() -> list:
+    names = [p.name for p in PATCHES]
+    for patches in TOOL_PATCHES.values():
+        names += [p.name for p in patches]
+    return names
+
+
+def _apply(patches, status: Dict[str, str]) -> None:
     disabled = _disabled()
-    unknown = disabled - {p.name for p in PATCHES} - {'all'}
+    unknown = disabled - set(_known_names()) - {'all'}
     if unknown:
         raise ValueError(
             f'{DISABLE_ENV}={os.environ.get(DISABLE_ENV)!r} names unknown '
-            f'patches {sorted(unknown)}; known: '
-            f'{[p.name for p in PATCHES]} or all')
-    for patch in PATCHES:
-        if patch.name in _status:
+            f'patches {sorted(unknown)}; known: {_known_names()} or all')
+    for patch in patches:
+        if patch.name in status:
             continue
         if patch.name in disabled or 'all' in disabled:
-            _status[patch.name] = f'disabled by {DISABLE_ENV}'
+            status[patch.name] = f'disabled by {DISABLE_ENV}'
             continue
         reason = patch.needed()
         if reason is None:
-            _status[patch.name] = 'not needed with the installed versions'
+            status[patch.name] = 'not needed with the installed versions'
             continue
         patch.apply()
-        _status[patch.name] = f'applied: {reason} ({_versions()})'
+        status[patch.name] = f'applied: {reason} ({_versions()})'
+
+
+def apply_patches() -> Dict[str, str]:
+    """Apply each needed, enabled patch once; returns :func:`patch_status`."""
+    _apply(PATCHES, _status)
     return patch_status()
+
+
+def apply_tool_patches(tool: str) -> Dict[str, str]:
+    """Apply the needed, enabled patches of mmpretrain's ``tool`` once.
+
+    Args:
+        tool (str): The tool as :func:`~.tools.find_mmpretrain_tool` names
+            it, e.g. ``'visualization/vis_cam'``; a tool without patches
+            changes nothing.
+
+    Returns:
+        Dict[str, str]: :func:`tool_patch_status`.
+    """
+    _apply(TOOL_PATCHES.get(tool, ()), _tool_status)
+    return tool_patch_status()
+
+
+def tool_patch_status() -> Dict[str, str]:
+    """As :func:`patch_status`, for the patches of tools applied so far."""
+    return dict(_tool_status)
 
 
 def patch_status() -> Dict[str, str]:

@@ -10,7 +10,8 @@ patches that put these in mmengine's place are in :mod:`.compat`
    although its autocast already supports the CPU with bfloat16 (only).
    :class:`AmpOptimWrapper` trains on a CPU under bfloat16 autocast without
    loss scaling (bfloat16 has float32's exponent range, so gradients do not
-   underflow); float16 on a CPU is refused with a message.
+   underflow); float16 on a CPU is refused with a message. Once built, it
+   logs the autocast dtype and device it trains with (in the run's log).
 2. ``--launcher pytorch`` calls ``torch.cuda.set_device`` before creating
    the process group; :func:`init_process_group_on_cpu` skips that call
    when there is no accelerator, so ``tools/dist_train.sh`` runs CPU
@@ -23,6 +24,7 @@ from typing import Union
 import torch
 import torch.distributed
 from mmengine.device import get_device
+from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
 from mmengine.optim import OptimWrapper
 
@@ -46,6 +48,7 @@ class AmpOptimWrapper(MMEngineAmpOptimWrapper):
                  **kwargs):
         if get_device() != 'cpu':
             super().__init__(loss_scale, dtype, use_fsdp, **kwargs)
+            self._log_dtype()
             return
         if dtype not in (None, 'bfloat16', torch.bfloat16):
             raise ValueError(
@@ -59,6 +62,17 @@ class AmpOptimWrapper(MMEngineAmpOptimWrapper):
         # and keeps the checkpoint format of the accelerator path.
         self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
         self.cast_dtype = torch.bfloat16
+        self._log_dtype()
+
+    def _log_dtype(self) -> None:
+        device = get_device()
+        dtype = self.cast_dtype
+        if dtype is None:  # autocast's own default on the accelerator
+            dtype = torch.get_autocast_dtype(device)
+        scaling = ', no loss scaling' if device == 'cpu' else ''
+        print_log(f'AmpOptimWrapper: mixed precision with autocast dtype '
+                  f'{str(dtype).replace("torch.", "")} on {device}'
+                  f'{scaling}', logger='current')
 
 
 def init_process_group_on_cpu(backend: str = 'nccl',

@@ -12,7 +12,11 @@ from typing import List, Optional, Sequence
 
 
 def find_mmpretrain_tool(name: str) -> str:
-    """Path of mmpretrain's ``tools/<name>.py``."""
+    """Path of mmpretrain's ``tools/<name>.py``.
+
+    Args:
+        name (str): e.g. ``'train'`` or ``'analysis_tools/get_flops'``.
+    """
     import mmpretrain
     package = os.path.dirname(mmpretrain.__file__)
     candidates = [
@@ -81,18 +85,28 @@ def run_mmpretrain_tool(name: str, argv: Optional[Sequence[str]] = None):
 
     The keys of ``--cfg-options`` are checked against the config first
     (:func:`check_cfg_options`); an unknown one stops the tool with a
-    message naming it and the closest key.
+    message naming it and the closest key. The patches the tool needs
+    (:func:`~.compat.apply_tool_patches`) are applied before it runs.
+
+    Args:
+        name (str): The tool under mmpretrain's ``tools/``, without
+            ``.py``: ``'train'``, ``'visualization/vis_cam'``...
+        argv (Sequence[str], optional): Its arguments. Defaults to the
+            command line's.
     """
     import brnpa_plugins.openmmlab  # noqa: F401  (registers the modules)
     from ..core.checks import UnknownKeyError
+    from .compat import apply_tool_patches
     path = find_mmpretrain_tool(name)
     arguments = list(sys.argv[1:] if argv is None else argv)
-    config = next((a for a in arguments if not a.startswith('-')), None)
+    config = next((a for a in arguments
+                   if not a.startswith('-') and a.endswith('.py')), None)
     if config is not None and os.path.isfile(config):
         try:
             check_cfg_options(config, cfg_option_keys(arguments))
         except UnknownKeyError as error:
             raise SystemExit(f'error: {error}') from None
+    apply_tool_patches(name)
     saved = sys.argv
     sys.argv = [path] + arguments
     try:

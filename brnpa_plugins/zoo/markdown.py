@@ -20,6 +20,26 @@ how one is published.
 """
 
 
+#: Metadata counted by ``tools/gen_model_zoo.py --measure`` -> (column,
+#: divisor).
+COMPLEXITY = {'Parameters': ('Params (M)', 1e6), 'FLOPs': ('FLOPs (G)', 1e9)}
+
+COMPLEXITY_NOTE = """\
+Params (M) and FLOPs (G) were counted by `python tools/gen_model_zoo.py
+--measure` as mmpretrain's `tools/analysis_tools/get_flops.py CONFIG --shape
+SIZE` counts them (mmengine's `get_model_complexity_info`) at each model's
+Input Size: the parameters of the whole model; the FLOPs of one image
+through the backbone and the BR-NPA neck (`extract_feat`: the linear head
+and the batch-norm layers are not counted)."""
+
+
+def _complexity(entry: ZooEntry, key: str) -> str:
+    value = entry.metadata.get(key)
+    if value is None:
+        return '-'
+    return f'{value / COMPLEXITY[key][1]:.2f}'
+
+
 def _cell(value) -> str:
     return '-' if value is None else str(value).replace('|', '\\|')
 
@@ -39,7 +59,10 @@ def _table(entries: List[ZooEntry], root: str) -> List[str]:
     metrics: Dict[str, None] = {}
     for entry in entries:
         metrics.update(dict.fromkeys(entry.metrics))
-    header = ['Model', 'Dataset', *metrics, 'Config', 'Download']
+    counted = [k for k in COMPLEXITY
+               if any(k in e.metadata for e in entries)]
+    header = ['Model', 'Dataset', *(COMPLEXITY[k][0] for k in counted),
+              *metrics, 'Config', 'Download']
     lines = ['| ' + ' | '.join(header) + ' |',
              '|' + '---|' * len(header)]
     for entry in entries:
@@ -50,6 +73,7 @@ def _table(entries: List[ZooEntry], root: str) -> List[str]:
         if entry.weights:
             download = f'[model]({_link(entry.weights, root)})'
         row = [entry.name, entry.dataset,
+               *(_complexity(entry, k) for k in counted),
                *(_cell(entry.metrics.get(m)) for m in metrics), config,
                download]
         lines.append('| ' + ' | '.join(row) + ' |')
@@ -73,4 +97,6 @@ def render_model_zoo(entries: Iterable[ZooEntry], root: str) -> str:
         lines += [f'## {task}', '',
                   f'{published} of {len(task_entries)} checkpoints published.',
                   '', *_table(task_entries, root), '']
+        if any(k in e.metadata for e in task_entries for k in COMPLEXITY):
+            lines += [COMPLEXITY_NOTE, '']
     return '\n'.join(lines)

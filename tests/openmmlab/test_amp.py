@@ -59,6 +59,12 @@ def test_train_tool_with_amp_on_cpu(tiny_cub_root, tmp_path):
     train(config, '--amp', '--cfg-options', 'optim_wrapper.dtype=bfloat16')
     dumped = Config.fromfile(work_dir / 'amp.py')
     assert dumped.optim_wrapper.type == 'AmpOptimWrapper'
+    logs = list(work_dir.glob('*/*.log'))
+    assert len(logs) == 1
+    # The run's own log says once which dtype autocast used.
+    assert logs[0].read_text().count(
+        'AmpOptimWrapper: mixed precision with autocast dtype bfloat16 on '
+        'cpu, no loss scaling') == 1
     checkpoint = torch.load(work_dir / 'epoch_1.pth', weights_only=True)
     assert checkpoint['optimizer']['loss_scaler'] == {}
     assert all(torch.isfinite(v).all()
