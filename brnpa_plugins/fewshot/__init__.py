@@ -1,7 +1,8 @@
 """BR-NPA for few-shot classification with learn2learn.
 
 ``BRNPAProtoNet`` is a prototypical network whose embedding is the N ranked
-part vectors of BR-NPA (spec section 6) on a ResNet-12, Conv-4 or ResNet-18.
+part vectors of BR-NPA (spec section 6) on a ResNet-12, Conv-4, ResNet-18 or
+any network with a feature map (learn2learn's, torchvision's).
 Episodes come from learn2learn's ``TaskDataset`` over its benchmark datasets
 or any image folder; ``tools/train_fewshot.py`` runs a config end to end.
 learn2learn is imported only when episodes or datasets are built.
@@ -13,27 +14,32 @@ Example::
     logits = model(support, support_labels, query)        # queries x ways
     maps = model.forward_with_maps(support, support_labels, query)
     maps.query.attention                                   # Q x N x h x w
+
+MAML and ANIL on the same embedding: ``BRNPAMetaLearner`` (``meta.py``).
 """
-from .backbones import ARCHITECTURES, FewShotBackbone
+from .backbones import (ARCHITECTURES, DropBlock, FeatureMapBackbone,
+                        FewShotBackbone, build_backbone)
 from .checkpoint import load_checkpoint, load_model_weights, save_checkpoint
 from .classifier import BaseClassifier
 from .data import (BENCHMARKS, SPLITS, build_dataset, build_transform,
                    check_root)
 from .episodes import Episode, build_taskset, split_episode
+from .meta import ALGORITHMS, BRNPAMetaLearner
 from .protonet import BRNPAProtoNet, EpisodeOutput, average_pooling
 from .runner import FewShotRunner, check_config, run
 from .training import (Accuracy, Distillation, build_distillation,
                        confidence_interval, episode_loss, evaluate,
-                       pretrain_epoch, train_episodes)
+                       percent_result, pretrain_epoch, train_episodes)
 from .visualize import save_episode_maps
 
 __all__ = [
-    'ARCHITECTURES', 'Accuracy', 'BENCHMARKS', 'BRNPAProtoNet',
-    'BaseClassifier', 'Distillation', 'Episode', 'EpisodeOutput',
+    'ALGORITHMS', 'ARCHITECTURES', 'Accuracy', 'BENCHMARKS',
+    'BRNPAMetaLearner', 'BRNPAProtoNet', 'BaseClassifier', 'Distillation',
+    'DropBlock', 'Episode', 'EpisodeOutput', 'FeatureMapBackbone',
     'FewShotBackbone', 'FewShotRunner', 'SPLITS', 'average_pooling',
-    'build_dataset', 'build_distillation', 'build_taskset', 'build_transform',
-    'check_config', 'check_root', 'confidence_interval', 'episode_loss',
-    'evaluate', 'load_checkpoint', 'load_model_weights', 'pretrain_epoch',
-    'run', 'save_checkpoint', 'save_episode_maps', 'split_episode',
-    'train_episodes'
+    'build_backbone', 'build_dataset', 'build_distillation', 'build_taskset',
+    'build_transform', 'check_config', 'check_root', 'confidence_interval',
+    'episode_loss', 'evaluate', 'load_checkpoint', 'load_model_weights',
+    'percent_result', 'pretrain_epoch', 'run', 'save_checkpoint',
+    'save_episode_maps', 'split_episode', 'train_episodes'
 ]

@@ -27,8 +27,9 @@ def save_checkpoint(state: Dict[str, Any], path: PathLike) -> str:
 
 
 def save_json(data: Dict[str, Any], path: PathLike) -> str:
-    """Write a JSON file atomically (indented, for people to read)."""
-    return atomic_write_json(path, data)
+    """Write a JSON file atomically (indented, for people to read; the
+    ``±`` of the results is written as it is)."""
+    return atomic_write_json(path, data, ensure_ascii=False)
 
 
 def load_checkpoint(path: PathLike,

@@ -6,6 +6,14 @@ fail with a bare ``FileNotFoundError``) when their files are missing, so the
 files are checked first and a missing one is reported by name. Any folder of
 class sub-folders per split (a CUB-200-2011 copy split by classes, or any
 torchvision ``ImageFolder``) is a custom few-shot set.
+
+Omniglot has no split of its own: like learn2learn's benchmark, the 1623
+characters of its background and evaluation sets are numbered as
+``FullOmniglot`` numbers them, shuffled, and cut into 1100 training, 100
+validation and 423 test classes (``class_split``), here with a fixed seed and
+sorted folder names, so that every run sees the same split. The extracted
+folders are read directly: torchvision's Omniglot, under ``FullOmniglot``,
+also insists on the original zip files and their checksums.
 """
 import os
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple
@@ -36,10 +44,15 @@ class Benchmark(NamedTuple):
             ``{mode}`` and ``{short}`` for the split) of which one must exist.
         pixels_0_255: the class returns float tensors in [0, 255] rather
             than PIL images.
+        channels: image channels (1 for Omniglot's grey characters).
+        class_split: for a set without splits, the number of classes of
+            each split (train, validation, test).
     """
     dataset_class: str
     layouts: Tuple[Tuple[str, ...], ...]
     pixels_0_255: bool = False
+    channels: int = 3
+    class_split: Optional[Tuple[int, int, int]] = None
 
 
 #: Keyed by their ``learn2learn.vision.benchmarks`` names.
@@ -58,7 +71,15 @@ BENCHMARKS = {
          ('cifarfs/cifar100/splits/bertinetto/{short}.txt',
           'cifarfs/cifar100/data'))),
     'fc100': Benchmark('FC100', (('FC100_{short}.pickle', ), )),
+    # The extracted folders torchvision's Omniglot reads (learn2learn's
+    # FullOmniglot concatenates both); every split reads both of them.
+    'omniglot': Benchmark(
+        'FullOmniglot', (('omniglot-py/images_background',
+                          'omniglot-py/images_evaluation'), ),
+        channels=1, class_split=(1100, 100, 423)),
 }
+#: Seed of the class shuffle of the sets without splits (Omniglot).
+CLASS_SPLIT_SEED = 0
 
 
 def _check_split(split: str) -> None:
@@ -78,8 +99,9 @@ def expected_paths(benchmark: str, splits: Sequence[str] = SPLITS,
                          f'one of {sorted(BENCHMARKS) + [FOLDER]}')
     layouts = BENCHMARKS[benchmark].layouts
     return tuple(
-        tuple(p.format(mode=s, short=SHORT_SPLITS[s]) for s in splits
-              for p in layout) for layout in layouts)
+        tuple(dict.fromkeys(p.format(mode=s, short=SHORT_SPLITS[s])
+                            for s in splits for p in layout))
+        for layout in layouts)
 
 
 def check_root(benchmark: str, root: str, splits: Sequence[str] = SPLITS,
@@ -114,8 +136,9 @@ def build_transform(image_size: int,
                     mean: Sequence[float] = IMAGENET_MEAN,
                     std: Sequence[float] = IMAGENET_STD,
                     augment: bool = False,
-                    pixels_0_255: bool = False) -> v2.Compose:
-    """Image (PIL or tensor) -> normalised float tensor 3 x S x S.
+                    pixels_0_255: bool = False,
+                    channels: int = 3) -> v2.Compose:
+    """Image (PIL or tensor) -> normalised float tensor C x S x S.
 
     Args:
         image_size (int): Output side S.
@@ -124,13 +147,27 @@ def build_transform(image_size: int,
             horizontal flip, the usual few-shot training augmentation.
         pixels_0_255 (bool): The input is a float tensor in [0, 255]
             (learn2learn's mini-ImageNet).
+        channels (int): Output channels C: 3 (grey images are repeated) or
+            1 (colour images are converted to grey); ``mean`` and ``std``
+            have one value per channel.
     """
     check_positive_int(image_size, 'image_size')
+    if channels not in (1, 3):
+        raise ValueError(f'data.channels must be 1 or 3, got {channels!r}')
+    for name, values in (('mean', mean), ('std', std)):
+        if len(values) != channels:
+            raise ValueError(
+                f'data.{name} has {len(values)} values but the images have '
+                f'{channels} channel(s) (data.channels={channels}); give one '
+                f'value per channel, e.g. data.{name}=' +
+                ('(0.5,)' if channels == 1 else str(tuple(
+                    IMAGENET_MEAN if name == 'mean' else IMAGENET_STD))))
     # A [0, 255] float tensor is cast to uint8 so that the next step
     # rescales it to [0, 1] like any other image.
     steps = [v2.ToImage()] + ([v2.ToDtype(torch.uint8)] if pixels_0_255
                               else [])
-    steps += [v2.ToDtype(torch.float32, scale=True),
+    steps += [v2.Grayscale(1) if channels == 1 else v2.RGB(),
+              v2.ToDtype(torch.float32, scale=True),
               v2.Resize((image_size, image_size), antialias=True)]
     if augment:
         steps += [v2.RandomCrop(image_size, padding=max(1, image_size // 10)),
@@ -162,22 +199,108 @@ def labels_to_indices(labels: np.ndarray) -> Dict[int, list]:
             for c, group in zip(classes, np.split(order, starts[1:]))}
 
 
+class _ExtractedOmniglot(Dataset):
+    """One of Omniglot's extracted folders, read like torchvision's Omniglot.
+
+    torchvision's class (which learn2learn's ``FullOmniglot`` builds on)
+    accepts a folder only next to the original zip file with its checksum;
+    this one reads the same folders (``<alphabet>/<character>/*.png``)
+    without the zip. torchvision lists them in the order of the file system;
+    here they are sorted by name, so the class numbers (and the split) are
+    the same on every machine.
+    """
+
+    def __init__(self, folder: str, first_label: int = 0):
+        self.folder = folder
+        alphabets = sorted(os.listdir(folder))
+        self.characters = [os.path.join(a, c) for a in alphabets
+                           for c in sorted(os.listdir(os.path.join(folder, a)))
+                           if os.path.isdir(os.path.join(folder, a, c))]
+        self.images = [(os.path.join(character, name), first_label + label)
+                       for label, character in enumerate(self.characters)
+                       for name in sorted(os.listdir(os.path.join(
+                           folder, character))) if name.endswith('.png')]
+        self.labels = [label for _, label in self.images]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        from PIL import Image
+        path, label = self.images[index]
+        with Image.open(os.path.join(self.folder, path)) as image:
+            return image.convert('L'), label
+
+
+class OmniglotCharacters(Dataset):
+    """Omniglot's background then evaluation characters, numbered as
+    learn2learn's ``FullOmniglot`` numbers them (the evaluation labels follow
+    the background ones), with names sorted."""
+
+    def __init__(self, root: str, transform=None):
+        folder = os.path.join(os.path.expanduser(root), 'omniglot-py')
+        background = _ExtractedOmniglot(
+            os.path.join(folder, 'images_background'))
+        evaluation = _ExtractedOmniglot(
+            os.path.join(folder, 'images_evaluation'),
+            len(background.characters))
+        self.parts = (background, evaluation)
+        self.transform = transform
+        self.labels = background.labels + evaluation.labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int):
+        first = len(self.parts[0])
+        part, index = (self.parts[0], index) if index < first else \
+            (self.parts[1], index - first)
+        image, label = part[index]
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, label
+
+
+def split_classes(num_classes: int, class_split: Sequence[int],
+                  split: str, seed: int = CLASS_SPLIT_SEED) -> list:
+    """The classes of ``split`` when ``num_classes`` are shuffled (fixed
+    seed) and cut into ``class_split`` = (train, validation, test) counts."""
+    _check_split(split)
+    counts = tuple(class_split)
+    if len(counts) != 3 or not all(isinstance(c, int) and c > 0
+                                   for c in counts):
+        raise ValueError('data.class_split must be three positive integers '
+                         '(train, validation and test classes), got '
+                         f'{class_split!r}')
+    if sum(counts) > num_classes:
+        raise ValueError(
+            f'data.class_split={counts} needs {sum(counts)} classes but the '
+            f'data has {num_classes}; lower data.class_split.')
+    order = np.random.default_rng(seed).permutation(num_classes).tolist()
+    start = sum(counts[:SPLITS.index(split)])
+    return sorted(order[start:start + counts[SPLITS.index(split)]])
+
+
 def build_dataset(benchmark: str,
                   root: str,
                   split: str,
                   transform=None,
-                  split_dirs: Optional[Dict[str, str]] = None):
+                  split_dirs: Optional[Dict[str, str]] = None,
+                  class_split: Optional[Sequence[int]] = None):
     """One split of a few-shot set as a ``learn2learn.data.MetaDataset``.
 
     Args:
         benchmark (str): A ``learn2learn.vision.benchmarks`` name
-            (``'mini-imagenet'``, ``'tiered-imagenet'``, ``'cifarfs'``,
-            ``'fc100'``) or ``'folder'`` for an image folder.
+            (``'omniglot'``, ``'mini-imagenet'``, ``'tiered-imagenet'``,
+            ``'cifarfs'``, ``'fc100'``) or ``'folder'`` for an image folder.
         root (str): The data root (the folder learn2learn downloads to).
         split (str): ``'train'``, ``'validation'`` or ``'test'``.
         transform: Applied to each image (see :func:`build_transform`).
         split_dirs (dict, optional): For ``'folder'``: the sub-folder of each
             split; defaults to ``train``, ``val`` and ``test``.
+        class_split (Sequence[int], optional): For ``'omniglot'``: the
+            number of training, validation and test characters; None uses
+            learn2learn's (1100, 100, 423).
     """
     import learn2learn as l2l
     from torchvision.datasets import ImageFolder
@@ -187,6 +310,15 @@ def build_dataset(benchmark: str,
     if benchmark == FOLDER:
         dirs = {**DEFAULT_SPLIT_DIRS, **(split_dirs or {})}
         dataset = ImageFolder(os.path.join(root, dirs[split]), transform)
+    elif benchmark == 'omniglot':
+        dataset = OmniglotCharacters(root, transform)
+        labels = dataset_labels(dataset)
+        meta = l2l.data.MetaDataset(
+            dataset, labels_to_indices=labels_to_indices(labels))
+        classes = split_classes(
+            len(meta.labels), class_split or
+            BENCHMARKS[benchmark].class_split, split)
+        return l2l.data.FilteredMetaDataset(meta, labels=classes)
     else:
         dataset_class = getattr(l2l.vision.datasets,
                                 BENCHMARKS[benchmark].dataset_class)

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from ..core import BRNPA, BRNPAOutput
 from ..core.checks import reject_unknown_kwargs
-from .backbones import FewShotBackbone
+from .backbones import BackboneSpec, build_backbone
 
 METRICS = ('euclidean', 'cosine')
 POOLINGS = ('brnpa', 'average')
@@ -81,12 +81,25 @@ class BRNPAProtoNet(nn.Module):
     Q x W logits of the queries.
 
     Args:
-        backbone (str): ``'resnet12'``, ``'conv4'`` or ``'resnet18'``.
-            Defaults to ``'resnet12'``.
-        widths (Sequence[int], optional): Channels of the four stages; None
-            uses the architecture's standard widths.
-        high_resolution (bool): Keep the resolution in the last two stages.
+        backbone (str | dict | nn.Module): ``'resnet12'``, ``'conv4'``,
+            ``'resnet18'``, an import path of a network (e.g.
+            ``'torchvision.models.resnet18'``), ``dict(type=<either>,
+            **arguments)`` (e.g. ``dict(type='learn2learn.vision.models.
+            ResNet12Backbone', dropblock_dropout=0.1)``, or
+            ``dict(type='resnet12', drop_rate=0.1)`` for DropBlock), or a
+            module; see :func:`~.backbones.build_backbone`. Defaults to
+            ``'resnet12'``.
+        widths (Sequence[int], optional): Channels of the four stages of a
+            built-in backbone; None uses the architecture's standard widths.
+        high_resolution (bool): Keep the resolution in the last two stages
+            (other networks go through the plugin layer's stride surgery).
             Defaults to True (BR-NPA's setting).
+        in_channels (int, optional): Image channels (1 for Omniglot); None:
+            3 for the built-in backbones, what the first convolution takes
+            for other networks.
+        feature_layer (str, optional): For a network that ends in pooling,
+            the submodule whose output is the feature map; None: ``layer4``
+            when there is one, else the network's output.
         num_parts (int): Number of BR-NPA parts N. Defaults to 3.
         pooling (str): ``'brnpa'`` (the method) or ``'average'`` (global
             average pooling: the attention-free baseline and teacher).
@@ -107,9 +120,11 @@ class BRNPAProtoNet(nn.Module):
     """
 
     def __init__(self,
-                 backbone: str = 'resnet12',
+                 backbone: BackboneSpec = 'resnet12',
                  widths: Optional[Sequence[int]] = None,
                  high_resolution: bool = True,
+                 in_channels: Optional[int] = None,
+                 feature_layer: Optional[str] = None,
                  num_parts: int = 3,
                  pooling: str = 'brnpa',
                  metric: str = 'euclidean',
@@ -127,7 +142,8 @@ class BRNPAProtoNet(nn.Module):
         scale = DEFAULT_SCALES[metric] if scale is None else float(scale)
         if not scale > 0:
             raise ValueError(f'scale must be > 0, got {scale!r}')
-        self.backbone = FewShotBackbone(backbone, widths, high_resolution)
+        self.backbone = build_backbone(backbone, widths, high_resolution,
+                                       in_channels, feature_layer)
         self.grouping = BRNPA(num_parts, **(brnpa or {}))
         self.pooling = pooling
         self.metric = metric
@@ -178,9 +194,9 @@ class BRNPAProtoNet(nn.Module):
         """Logits plus the ranked maps of the support and query images.
 
         Args:
-            support: S x 3 x H x W support images.
+            support: S x C x H x W support images.
             support_labels: S labels in 0..W-1, every class present.
-            query: Q x 3 x H x W query images.
+            query: Q x C x H x W query images.
         """
         # One backbone pass over both sets: batch-norm statistics in training
         # mode are then shared, as in the usual ProtoNet implementations.

@@ -32,9 +32,10 @@ from .classifier import BaseClassifier
 from .data import (BENCHMARKS, IMAGENET_MEAN, IMAGENET_STD, SPLITS,
                    build_dataset, build_transform, check_root)
 from .episodes import build_taskset, split_episode
+from .meta import BRNPAMetaLearner
 from .protonet import BRNPAProtoNet
-from .training import (build_distillation, evaluate, pretrain_epoch,
-                       python_random_seed, train_episodes)
+from .training import (build_distillation, evaluate, percent_result,
+                       pretrain_epoch, python_random_seed, train_episodes)
 from .visualize import save_episode_maps
 
 logger = logging.getLogger(__name__)
@@ -43,8 +44,9 @@ logger = logging.getLogger(__name__)
 #: Marks a key without a default.
 REQUIRED = object()
 #: Every key the runner reads, with its default: what a config may set.
-#: ``pretrain``, ``train``, ``distill`` and ``visualize`` set to None (or
-#: absent) are switched off; ``model`` holds the arguments of BRNPAProtoNet.
+#: ``pretrain``, ``train``, ``distill``, ``visualize`` and ``meta`` set to
+#: None (or absent) are switched off; ``model`` holds the arguments of
+#: BRNPAProtoNet and ``meta`` those of BRNPAMetaLearner.
 DEFAULTS: Dict[str, Any] = {
     'seed': 0,
     'device': None,  # 'cuda' when available, else 'cpu'
@@ -57,8 +59,9 @@ DEFAULTS: Dict[str, Any] = {
             BRNPAProtoNet).parameters.items()
     },
     'data': dict(benchmark=None, root=REQUIRED, split_dirs=None,
-                 image_size=84, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                 augment=True, num_workers=0),
+                 class_split=None, channels=None, image_size=84,
+                 mean=IMAGENET_MEAN, std=IMAGENET_STD, augment=True,
+                 num_workers=0),
     'train_episode': dict(ways=REQUIRED, shots=REQUIRED, queries=REQUIRED),
     'test_episode': dict(ways=REQUIRED, shots=REQUIRED, queries=REQUIRED),
     'pretrain': dict(epochs=REQUIRED, batch_size=64, dropout=0.0,
@@ -70,6 +73,10 @@ DEFAULTS: Dict[str, Any] = {
     'distill': dict(teacher_checkpoint=REQUIRED, teacher_model=None,
                     temperature=1.0, alpha=1.0),
     'visualize': dict(max_images=5),
+    # MAML or ANIL with a linear head on the parts instead of prototypes.
+    'meta': dict(algorithm=REQUIRED, ways=None, inner_lr=0.1,
+                 adaptation_steps=5, eval_adaptation_steps=None,
+                 first_order=False),
 }
 
 
@@ -162,8 +169,14 @@ class FewShotRunner:
         device = _option(cfg, 'device') or ('cuda' if torch.cuda.is_available()
                                             else 'cpu')
         self.device = torch.device(device)
+        # None: the benchmark's (1 for Omniglot), else 3.
+        if self.data_cfg['channels'] is None:
+            self.data_cfg['channels'] = BENCHMARKS[benchmark].channels \
+                if benchmark in BENCHMARKS else 3
+        # A mean or std that does not fit the channels stops the run here.
+        self._transform(augment=False)
         seed_everything(int(_option(cfg, 'seed')))
-        self.model = BRNPAProtoNet(**_section(cfg, 'model', always=True))
+        self.model = self._build_model()
         self.model.to(self.device)
         self.status = {'phase': 'pretrain', 'step': 0, 'validation': [],
                        'best': None}
@@ -185,6 +198,37 @@ class FewShotRunner:
                         self.state_path, self.status['phase'],
                         self.status['step'])
 
+    def _build_model(self):
+        """The prototypical network, or MAML/ANIL on its embedding when the
+        config has a ``meta`` section."""
+        model = BRNPAProtoNet(**self._model_cfg())
+        meta = _section(self.cfg, 'meta')
+        if meta is None:
+            return model
+        train_ways = _section(self.cfg, 'train_episode', always=True)['ways']
+        test_ways = _section(self.cfg, 'test_episode', always=True)['ways']
+        ways = meta.pop('ways') or train_ways
+        for key, value in (('train_episode.ways', train_ways),
+                           ('test_episode.ways', test_ways)):
+            if value != ways:
+                raise ValueError(
+                    f'{_config_name(self.cfg)}: {key}={value} but the '
+                    f'{meta["algorithm"]} head has meta.ways={ways} outputs; '
+                    'train and test episodes must have the same ways.')
+        return BRNPAMetaLearner(model, ways, **meta)
+
+    def _model_cfg(self, **overrides) -> Dict[str, Any]:
+        """The ``model`` section; ``in_channels`` None follows the data."""
+        model = {**_section(self.cfg, 'model', always=True), **overrides}
+        if model['in_channels'] is None:
+            model['in_channels'] = self.data_cfg['channels']
+        elif model['in_channels'] != self.data_cfg['channels']:
+            raise ValueError(
+                f'model.in_channels={model["in_channels"]} but the images '
+                f'have {self.data_cfg["channels"]} channel(s) (data.channels'
+                '); leave model.in_channels=None to follow the data.')
+        return model
+
     def _resume_state(self, resume: Optional[str]):
         if resume is None:
             return None
@@ -199,14 +243,19 @@ class FewShotRunner:
         return load_checkpoint(resume)
 
     # ------------------------------------------------------------------ data
-    def _dataset(self, split: str, augment: bool = False):
+    def _transform(self, augment: bool):
         data = self.data_cfg
         benchmark = data['benchmark']
-        transform = build_transform(
+        return build_transform(
             int(data['image_size']), data['mean'], data['std'], augment,
-            benchmark in BENCHMARKS and BENCHMARKS[benchmark].pixels_0_255)
-        return build_dataset(benchmark, data['root'], split, transform,
-                             data['split_dirs'])
+            benchmark in BENCHMARKS and BENCHMARKS[benchmark].pixels_0_255,
+            int(data['channels']))
+
+    def _dataset(self, split: str, augment: bool = False):
+        data = self.data_cfg
+        return build_dataset(data['benchmark'], data['root'], split,
+                             self._transform(augment), data['split_dirs'],
+                             data['class_split'])
 
     def _taskset(self, split: str, episode_key: str, augment: bool = False):
         episode = _section(self.cfg, episode_key, always=True)
@@ -308,14 +357,15 @@ class FewShotRunner:
                                     int(val_cfg['seed']), self.device,
                                     self.progress)
                 record = {'episode': self.status['step'],
-                          'loss': stats.loss, 'accuracy': accuracy.mean,
-                          'ci95': accuracy.ci95}
+                          'loss': stats.loss, **percent_result(accuracy)}
                 self.status['validation'].append(record)
                 logger.info('episode %d/%d: train loss %.4f, validation '
-                            'accuracy %.4f +- %.4f', self.status['step'],
-                            total, stats.loss, accuracy.mean, accuracy.ci95)
+                            'accuracy %s %%', self.status['step'], total,
+                            stats.loss, record['result'])
                 best = self.status['best']
-                if best is None or accuracy.mean > best['accuracy']:
+                # A record of an older run may hold the fraction instead.
+                if best is None or record['accuracy_pct'] > best.get(
+                        'accuracy_pct', 100 * best.get('accuracy', 0.0)):
                     self.status['best'] = record
                     self._save(BEST)
                 self._save(LATEST, **self._states(optimizer, scheduler))
@@ -325,9 +375,8 @@ class FewShotRunner:
         cfg = _section(self.cfg, 'distill')
         if cfg is None:
             return None
-        teacher_model = {**_section(self.cfg, 'model', always=True),
-                         **dict(cfg['teacher_model'] or {})}
-        teacher = BRNPAProtoNet(**teacher_model)
+        teacher = BRNPAProtoNet(**self._model_cfg(
+            **dict(cfg['teacher_model'] or {})))
         checkpoint = cfg['teacher_checkpoint']
         with errors_naming('cannot load the teacher checkpoint '
                            f'distill.teacher_checkpoint={checkpoint!r}'):
@@ -351,12 +400,12 @@ class FewShotRunner:
                             int(test_cfg['episodes']), seed,
                             self.device, self.progress)
         episode = _section(self.cfg, 'test_episode', always=True)
-        result = {'accuracy': accuracy.mean, 'ci95': accuracy.ci95,
-                  'episodes': accuracy.episodes, 'ways': episode['ways'],
-                  'shots': episode['shots'], 'model': tested}
-        logger.info('test of the %s: %d-way %d-shot accuracy %.4f +- %.4f '
-                    '(95%% CI, %d episodes)', tested, episode['ways'],
-                    episode['shots'], accuracy.mean, accuracy.ci95,
+        result = {**percent_result(accuracy), 'episodes': accuracy.episodes,
+                  'ways': episode['ways'], 'shots': episode['shots'],
+                  'model': tested}
+        logger.info('test of the %s: %d-way %d-shot accuracy %s %% (mean '
+                    'and 95%% confidence interval over %d episodes)', tested,
+                    episode['ways'], episode['shots'], result['result'],
                     accuracy.episodes)
         visualize = _section(self.cfg, 'visualize')
         if visualize is not None:
@@ -394,7 +443,8 @@ def run(cfg, work_dir: str, resume: Optional[str] = None) -> Dict[str, Any]:
     """Run ``cfg`` in ``work_dir``, logging to ``WORK_DIR/train.log``."""
     os.makedirs(work_dir, exist_ok=True)
     handlers = [logging.StreamHandler(sys.stdout),
-                logging.FileHandler(os.path.join(work_dir, 'train.log'))]
+                logging.FileHandler(os.path.join(work_dir, 'train.log'),
+                                    encoding='utf-8')]
     for handler in handlers:
         handler.setFormatter(logging.Formatter('%(asctime)s %(message)s'))
         logger.addHandler(handler)

@@ -42,6 +42,19 @@ def confidence_interval(values: Tensor) -> Accuracy:
                     interval.count)
 
 
+def percent_result(accuracy: Accuracy, decimals: int = 1) -> dict:
+    """An accuracy in percent, as papers print it.
+
+    Returns:
+        ``{'accuracy_pct': mean in %, 'ci95_pct': half-width of the 95%
+        interval in %, 'result': '62.3 ± 0.8'}`` (``decimals`` places in
+        ``result``; the two numbers are not rounded).
+    """
+    mean, half = 100 * accuracy.mean, 100 * accuracy.ci95
+    return {'accuracy_pct': mean, 'ci95_pct': half,
+            'result': f'{mean:.{decimals}f} \u00b1 {half:.{decimals}f}'}
+
+
 @contextlib.contextmanager
 def python_random_seed(seed: int) -> Iterator[None]:
     """Seed Python's ``random`` (learn2learn samples with it) for a block.

@@ -13,10 +13,13 @@ from .protonet import EpisodeOutput
 
 def to_uint8_images(images: Tensor, mean: Sequence[float] = IMAGENET_MEAN,
                     std: Sequence[float] = IMAGENET_STD) -> np.ndarray:
-    """Undo the normalisation: B x 3 x H x W tensor -> B x H x W x 3 uint8."""
+    """Undo the normalisation: B x C x H x W tensor -> B x H x W x 3 uint8
+    (grey images, C = 1, are repeated in the three colours)."""
     mean = images.new_tensor(list(mean)).view(1, -1, 1, 1)
     std = images.new_tensor(list(std)).view(1, -1, 1, 1)
     pixels = ((images * std + mean).clamp(0, 1) * 255).round()
+    if pixels.shape[1] == 1:
+        pixels = pixels.expand(-1, 3, -1, -1)
     return pixels.byte().permute(0, 2, 3, 1).cpu().numpy()
 
 

@@ -68,3 +68,11 @@ def single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='session')
+def omniglot_root(tmp_path_factory, tiny_splits):
+    """Omniglot's extracted layout: omniglot-py/images_{background,
+    evaluation}/<alphabet>/character<NN>/*.png, 1-channel, 18 characters."""
+    return tiny_data.write_omniglot(str(tmp_path_factory.mktemp('omniglot')),
+                                    tiny_splits)

@@ -26,13 +26,20 @@ def test_the_config_runs_end_to_end(train_fewshot, pickle_root, tmp_path):
     metrics = train_fewshot(arguments(FIVE_SHOT, tmp_path, pickle_root))
     test = metrics['test']
     assert test['episodes'] == 5 and (test['ways'], test['shots']) == (5, 2)
-    assert 0 <= test['accuracy'] <= 1 and test['ci95'] >= 0
+    assert 0 <= test['accuracy_pct'] <= 100 and test['ci95_pct'] >= 0
+    # In percent, as papers print them: '62.3 ± 0.8'.
+    assert test['result'] == \
+        f"{test['accuracy_pct']:.1f} \u00b1 {test['ci95_pct']:.1f}"
+    assert 'accuracy' not in test and 'ci95' not in test
     assert [r['episode'] for r in metrics['validation']] == [2, 4]
     assert json.loads((tmp_path / 'metrics.json').read_text()) == metrics
     assert (tmp_path / 'brnpa-protonet_resnet12_mini-imagenet_5way-5shot.py'
             ).is_file()
-    assert '5-way 2-shot accuracy' in (tmp_path /
-                                             'train.log').read_text()
+    log = (tmp_path / 'train.log').read_text(encoding='utf-8')
+    assert f"5-way 2-shot accuracy {test['result']} %" in log
+    assert '\u00b1' in (tmp_path / 'metrics.json').read_text(encoding='utf-8')
+    for record in metrics['validation']:
+        assert f"validation accuracy {record['result']} %" in log
     state = load_checkpoint(tmp_path / 'latest.pth')
     assert state['status']['phase'] == 'test'
     assert load_checkpoint(tmp_path / 'best.pth')['status']['best'] \
@@ -84,7 +91,7 @@ def test_resume_continues_where_training_stopped(train_fewshot, pickle_root,
     # Optimiser, scheduler and RNG states came back: the same run.
     for ours, theirs in zip(resumed['validation'], straight['validation']):
         assert ours['loss'] == pytest.approx(theirs['loss'], rel=1e-4)
-        assert ours['accuracy'] == pytest.approx(theirs['accuracy'])
+        assert ours['accuracy_pct'] == pytest.approx(theirs['accuracy_pct'])
 
 
 def test_resume_from_a_given_checkpoint_of_a_finished_run(
@@ -132,14 +139,38 @@ def test_every_config_in_the_folder_loads():
     from mmengine.config import Config
     from brnpa_plugins.fewshot import BRNPAProtoNet, check_config
     names = [n for n in os.listdir(CONFIG_DIR) if n.endswith('.py')]
-    assert len(names) >= 5
+    assert len(names) >= 8
     for name in names:
         cfg = Config.fromfile(os.path.join(CONFIG_DIR, name))
         check_config(cfg)  # only keys the runner reads
-        model = BRNPAProtoNet(**{**cfg.model, 'widths': (4, 6, 8, 10)})
+        model = dict(cfg.model)
+        if cfg.model.widths is not None:  # a built-in backbone
+            model['widths'] = (4, 6, 8, 10)
+        channels = cfg.data.get('channels') or 3
+        model = BRNPAProtoNet(**{**model, 'in_channels': channels})
         assert cfg.test.episodes >= 600, name
-        assert model(torch.rand(2, 3, 32, 32), torch.tensor([0, 1]),
-                     torch.rand(1, 3, 32, 32)).shape == (1, 2)
+        assert model(torch.rand(2, channels, 32, 32), torch.tensor([0, 1]),
+                     torch.rand(1, channels, 32, 32)).shape == (1, 2)
+
+
+@pytest.mark.parametrize('config, options', [
+    ('brnpa-protonet_l2l-resnet12_mini-imagenet_5way-1shot.py',
+     ['model.widths=None']),
+    ('brnpa-protonet_resnet12-dropblock_mini-imagenet_5way-1shot.py',
+     ['model.backbone.dropblock_size=3', 'model.backbone.dropblock_steps=4']),
+])
+def test_configs_with_other_backbones_run(train_fewshot, pickle_root,
+                                          tmp_path, config, options):
+    metrics = train_fewshot(arguments(
+        os.path.join(CONFIG_DIR, config), tmp_path, pickle_root, *options,
+        'pretrain=None', 'visualize=None'))
+    assert [r['episode'] for r in metrics['validation']] == [2, 4]
+    weights = load_checkpoint(tmp_path / 'best.pth')['model']
+    if 'l2l' in config:
+        assert 'backbone.network.layer4.0.conv1.weight' in weights
+    else:
+        # The DropBlock schedule's step count is saved with the model.
+        assert int(weights['backbone.layer4.1.num_steps']) > 0
 
 
 @pytest.mark.parametrize('option, unknown, known', [
@@ -152,7 +183,8 @@ def test_every_config_in_the_folder_loads():
      'known keys of test: episodes, seed'),
     ('model.num_part=2',
      "unknown key 'model.num_part' (did you mean 'model.num_parts'?)",
-     'known keys of model: backbone, widths, high_resolution, num_parts'),
+     'known keys of model: backbone, widths, high_resolution, in_channels, '
+     'feature_layer, num_parts'),
 ])
 def test_an_unknown_key_is_named_before_anything_runs(
         train_fewshot, pickle_root, tmp_path, option, unknown, known):

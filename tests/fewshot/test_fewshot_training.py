@@ -10,8 +10,8 @@ from brnpa_plugins.fewshot import (BaseClassifier, BRNPAProtoNet,
                                    build_dataset, build_distillation,
                                    build_taskset, build_transform,
                                    confidence_interval, episode_loss,
-                                   evaluate, pretrain_epoch, split_episode,
-                                   train_episodes)
+                                   evaluate, percent_result, pretrain_epoch,
+                                   split_episode, train_episodes)
 from brnpa_plugins.fewshot.training import python_random_seed
 
 TINY = dict(widths=(8, 16, 32, 64))
@@ -70,6 +70,18 @@ def test_confidence_interval_is_the_student_95_percent_half_width():
     assert result.ci95 == pytest.approx(
         stats.t.ppf(0.975, 3) * values.std().item() / 2, rel=1e-6)
     assert confidence_interval(torch.tensor([0.7])).ci95 == 0.0
+
+
+def test_results_are_printed_in_percent_as_papers_do():
+    result = percent_result(confidence_interval(
+        torch.tensor([0.6, 0.62, 0.64, 0.66])))
+    assert result['accuracy_pct'] == pytest.approx(63.0)
+    assert result['result'] == \
+        f"63.0 \u00b1 {result['ci95_pct']:.1f}"
+    assert result['ci95_pct'] == pytest.approx(100 * confidence_interval(
+        torch.tensor([0.6, 0.62, 0.64, 0.66])).ci95)
+    assert percent_result(confidence_interval(torch.tensor([0.5])),
+                          decimals=2)['result'] == '50.00 \u00b1 0.00'
 
 
 def test_distillation_uses_the_core_loss_on_episode_logits(tasksets):

@@ -8,8 +8,9 @@ that learns colour and shape generalises to unseen classes: 18 classes
 
 Run ``python tests/fewshot/tiny_fewshot_data.py OUT_DIR`` to write the
 mini-ImageNet pickles (``OUT_DIR/pickle``), an image folder
-(``OUT_DIR/folder``), tiered-ImageNet (``OUT_DIR/tiered``) and FC100
-(``OUT_DIR/fc100``) files.
+(``OUT_DIR/folder``), tiered-ImageNet (``OUT_DIR/tiered``), FC100
+(``OUT_DIR/fc100``), CIFAR-FS (``OUT_DIR/cifarfs``, the raw archive layout)
+and Omniglot (``OUT_DIR/omniglot``, grey images) files.
 """
 import argparse
 import io
@@ -151,6 +152,62 @@ def write_image_folder(root: str, splits) -> str:
     return root
 
 
+def write_cifarfs_raw(root: str, splits) -> str:
+    """Write CIFAR-FS as learn2learn 0.2.0 finds it after extracting its
+    archive: ``cifarfs/cifar100/data/<class>/<image>.png`` and the class
+    lists ``cifarfs/cifar100/splits/bertinetto/{train,val,test}.txt``
+    (learn2learn then copies the classes into ``cifarfs/processed``)."""
+    base = os.path.join(root, 'cifarfs', 'cifar100')
+    lists = os.path.join(base, 'splits', 'bertinetto')
+    os.makedirs(lists, exist_ok=True)
+    for mode, classes in splits.items():
+        for name, images in classes:
+            directory = os.path.join(base, 'data', name)
+            os.makedirs(directory, exist_ok=True)
+            for index, image in enumerate(images):
+                Image.fromarray(image).save(
+                    os.path.join(directory, f'{index:03d}.png'))
+        with open(os.path.join(lists, f'{FOLDER_SPLITS[mode]}.txt'),
+                  'w') as stream:
+            stream.write(''.join(f'{name}\n' for name, _ in classes))
+    return root
+
+
+#: Alphabets of the tiny Omniglot: (folder, characters) per set.
+OMNIGLOT_ALPHABETS = {
+    'images_background': (('Alpha_(tiny)', 6), ('Beta', 4)),
+    'images_evaluation': (('Gamma', 8), ),
+}
+
+
+def omniglot_classes(splits):
+    """The classes of ``splits`` in FullOmniglot's label order, as grey
+    images (the channel mean of the colour ones)."""
+    classes = [images for split in splits.values() for _, images in split]
+    return [images.mean(axis=-1).astype(np.uint8) for images in classes]
+
+
+def write_omniglot(root: str, splits) -> str:
+    """Write ``omniglot-py/images_{background,evaluation}/<alphabet>/
+    character<NN>/<id>_<NN>.png``, the extracted layout torchvision's
+    Omniglot (and so learn2learn's FullOmniglot) reads: 1-channel images,
+    18 characters, labelled 0..17 in the order of :func:`omniglot_classes`.
+    """
+    classes = iter(omniglot_classes(splits))
+    label = 0
+    for folder, alphabets in OMNIGLOT_ALPHABETS.items():
+        for alphabet, count in alphabets:
+            for character in range(1, count + 1):
+                directory = os.path.join(root, 'omniglot-py', folder,
+                                         alphabet, f'character{character:02d}')
+                os.makedirs(directory, exist_ok=True)
+                for index, image in enumerate(next(classes)):
+                    Image.fromarray(image, mode='L').save(os.path.join(
+                        directory, f'{label + 1:04d}_{index + 1:02d}.png'))
+                label += 1
+    return root
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out_dir')
@@ -162,6 +219,8 @@ def main() -> None:
     write_image_folder(os.path.join(args.out_dir, 'folder'), splits)
     write_tiered_imagenet(os.path.join(args.out_dir, 'tiered'), splits)
     write_fc100(os.path.join(args.out_dir, 'fc100'), splits)
+    write_cifarfs_raw(os.path.join(args.out_dir, 'cifarfs'), splits)
+    write_omniglot(os.path.join(args.out_dir, 'omniglot'), splits)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,180 @@
+"""MAML and ANIL on BR-NPA embeddings through learn2learn.algorithms.MAML."""
+import os
+
+import learn2learn as l2l
+import pytest
+import torch
+import torch.nn.functional as F
+
+from brnpa_plugins.fewshot import (BRNPAMetaLearner, BRNPAProtoNet,
+                                   build_dataset, build_taskset,
+                                   build_transform, evaluate, split_episode,
+                                   train_episodes)
+
+from .conftest import CONFIG_DIR, TINY_OPTIONS
+
+TINY = dict(widths=(4, 6, 8, 10), num_parts=2)
+
+
+@pytest.fixture(scope='module')
+def taskset(pickle_root):
+    dataset = build_dataset('mini-imagenet', pickle_root, 'train',
+                            build_transform(32, pixels_0_255=True))
+    return build_taskset(dataset, ways=3, shots=2, queries=2)
+
+
+@pytest.fixture
+def episode(taskset):
+    torch.manual_seed(0)
+    return split_episode(taskset.sample(), shots=2)
+
+
+def learner(algorithm, **kwargs):
+    torch.manual_seed(0)
+    return BRNPAMetaLearner(BRNPAProtoNet(**TINY), 3, algorithm, **kwargs)
+
+
+def test_the_head_is_learn2learns_maml():
+    anil, maml = learner('anil'), learner('maml')
+    assert isinstance(anil.head, l2l.algorithms.MAML)
+    assert isinstance(maml.maml, l2l.algorithms.MAML)
+    # The head sees the concatenated parts: N x C inputs, W outputs.
+    assert anil.head.module.weight.shape == (3, 2 * 10)
+    assert maml.maml.module.head.weight.shape == (3, 2 * 10)
+
+
+def test_anil_takes_gradient_steps_on_the_head_only(episode):
+    model = learner('anil', inner_lr=0.5, adaptation_steps=1).eval()
+    with torch.no_grad():
+        logits = model(episode.support, episode.support_labels,
+                       episode.query)
+    # By hand: one SGD step of the head on the support cross-entropy, on
+    # the embedding's features, which the inner loop leaves as they are.
+    with torch.no_grad():
+        features = model.embed(torch.cat([episode.support, episode.query])
+                               ).features.flatten(1)
+    support, query = features[:6], features[6:]
+    weight = model.head.module.weight.detach().requires_grad_()
+    bias = model.head.module.bias.detach().requires_grad_()
+    loss = F.cross_entropy(F.linear(support, weight, bias),
+                           episode.support_labels)
+    grad_w, grad_b = torch.autograd.grad(loss, (weight, bias))
+    expected = F.linear(query, weight - 0.5 * grad_w, bias - 0.5 * grad_b)
+    assert torch.allclose(logits, expected, atol=1e-5)
+    assert not logits.requires_grad
+
+
+@pytest.mark.parametrize('algorithm', ['anil', 'maml'])
+def test_adaptation_lowers_the_support_loss(episode, algorithm):
+    model = learner(algorithm, inner_lr=0.05, adaptation_steps=3).eval()
+    support, labels = episode.support, episode.support_labels
+    with torch.no_grad():
+        unadapted = model.head(model.embed(support).features.flatten(1)) \
+            if algorithm == 'anil' else model.maml(support)
+        before = F.cross_entropy(unadapted, labels)
+        after = F.cross_entropy(model(support, labels, support), labels)
+    assert after < before
+
+
+def test_maml_adapts_the_embedding_too(episode):
+    model = learner('maml', inner_lr=0.5, adaptation_steps=1).eval()
+    out = model.forward_with_maps(episode.support, episode.support_labels,
+                                  episode.query)
+    with torch.no_grad():
+        unadapted = model.embed(episode.query).features
+    # The maps come from the adapted network, whose embedding moved.
+    assert not torch.allclose(out.query.features, unadapted)
+    assert out.query.attention.shape == (6, 2, 8, 8)
+
+
+@pytest.mark.parametrize('algorithm', ['anil', 'maml'])
+def test_the_query_loss_trains_through_the_adaptation(episode, algorithm):
+    model = learner(algorithm, adaptation_steps=2).train()
+    logits = model(episode.support, episode.support_labels, episode.query)
+    F.cross_entropy(logits, episode.query_labels).backward()
+    backbone = model.learner.backbone.layer1[0].body[0][0].weight
+    assert backbone.grad is not None and backbone.grad.abs().sum() > 0
+    head = (model.head.module if algorithm == 'anil'
+            else model.maml.module.head).weight
+    assert head.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('algorithm', ['anil', 'maml'])
+def test_the_episode_functions_run_it(taskset, algorithm):
+    model = learner(algorithm, adaptation_steps=1, eval_adaptation_steps=2)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    stats = train_episodes(model, taskset, 2, optimizer, num_episodes=2,
+                           progress=False)
+    assert 0 <= stats.accuracy <= 1
+    result = evaluate(model, taskset, 2, num_episodes=3, seed=0,
+                      progress=False)
+    assert result.episodes == 3 and 0 <= result.mean <= 1
+
+
+def test_episodes_with_more_ways_than_the_head_are_refused(episode):
+    model = BRNPAMetaLearner(BRNPAProtoNet(**TINY), 2, 'anil')
+    with pytest.raises(ValueError, match=r'support_labels must be in 0..1 '
+                       r'\(meta.ways=2\)'):
+        model(episode.support, episode.support_labels, episode.query)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(algorithm='reptile'), 'meta.algorithm must be one of'),
+    (dict(inner_lr=0), 'meta.inner_lr must be > 0'),
+    (dict(adaptation_steps=0), 'adaptation_steps must be a positive'),
+])
+def test_bad_meta_options_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        BRNPAMetaLearner(BRNPAProtoNet(**TINY), 3, **kwargs)
+
+
+STEPS = ['meta.adaptation_steps=1', 'meta.eval_adaptation_steps=1']
+META_OPTIONS = [o for o in TINY_OPTIONS if not o.startswith('pretrain')] + [
+    'pretrain=None', *STEPS]
+
+
+@pytest.mark.parametrize('config, options', [
+    # With the base-class pre-training of the ProtoNet config.
+    ('brnpa-anil_resnet12_mini-imagenet_5way-1shot.py', TINY_OPTIONS + STEPS),
+    ('brnpa-maml_conv4_mini-imagenet_5way-1shot.py', META_OPTIONS)])
+def test_the_meta_configs_run_end_to_end(train_fewshot, pickle_root,
+                                         tmp_path, config, options):
+    metrics = train_fewshot([
+        os.path.join(CONFIG_DIR, config), '--work-dir', str(tmp_path),
+        '--cfg-options', f'data.root={pickle_root}', *options])
+    assert [r['episode'] for r in metrics['validation']] == [2, 4]
+    assert 0 <= metrics['test']['accuracy_pct'] <= 100
+    assert len(os.listdir(tmp_path / 'maps')) == 4
+
+
+def test_meta_ways_must_match_the_episodes(train_fewshot, pickle_root,
+                                           tmp_path):
+    config = os.path.join(CONFIG_DIR,
+                          'brnpa-anil_resnet12_mini-imagenet_5way-1shot.py')
+    with pytest.raises(ValueError, match='train_episode.ways=5 but the anil '
+                       'head has meta.ways=3 outputs'):
+        train_fewshot([config, '--work-dir', str(tmp_path), '--cfg-options',
+                       f'data.root={pickle_root}', *META_OPTIONS,
+                       'meta.ways=3'])
+    with pytest.raises(ValueError, match=r"unknown key 'meta.inner_rl' "
+                       r"\(did you mean 'meta.inner_lr'\?\)"):
+        train_fewshot([config, '--work-dir', str(tmp_path), '--cfg-options',
+                       f'data.root={pickle_root}', *META_OPTIONS,
+                       'meta.inner_rl=0.1'])
+
+
+def test_maml_adapts_a_network_cut_at_its_feature_map(episode):
+    # learn2learn clones the torchvision ResNet with the hook that stops it
+    # at layer4; its unused fc gets no gradient.
+    torch.manual_seed(0)
+    embedding = BRNPAProtoNet(backbone='torchvision.models.resnet18',
+                              num_parts=2)
+    model = BRNPAMetaLearner(embedding, 3, 'maml', inner_lr=0.5,
+                             adaptation_steps=1, first_order=True).eval()
+    out = model.forward_with_maps(episode.support, episode.support_labels,
+                                  episode.query)
+    assert out.logits.shape == (6, 3)
+    assert out.query.attention.shape == (6, 2, 4, 4)
+    with torch.no_grad():
+        unadapted = model.embed(episode.query).features
+    assert not torch.allclose(out.query.features, unadapted)
