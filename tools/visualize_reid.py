@@ -5,16 +5,21 @@
         --out-dir log/maps [--num-queries 8] [--topk 5] [KEY VALUE ...]
 
 Writes one PNG per query: the query's ranked maps, then those of its
-matches in ranking order (see brnpa_plugins/reid/visualize.py).
+matches in ranking order (see brnpa_plugins/reid/visualize.py). With
+--actmap, also every query and gallery image with its attention maps
+overlaid, in OUT_DIR/actmap/<dataset>/<query|gallery>/ (the BR-NPA version
+of torchreid's visualize_actmap; --max-images limits the images per split).
 """
 import argparse
+import os.path as osp
 import sys
 
 import brnpa_plugins.reid  # noqa: F401  (registers the BR-NPA models)
-from brnpa_plugins.reid.build import build_datamanager, build_model
+from brnpa_plugins.reid.build import (build_datamanager, build_model,
+                                      parallelize)
 from brnpa_plugins.reid.checkpoint import load_weights
 from brnpa_plugins.reid.config import build_config
-from brnpa_plugins.reid.visualize import visualize_matches
+from brnpa_plugins.reid.visualize import visualize_actmap, visualize_matches
 
 
 def main(argv=None) -> int:
@@ -28,6 +33,11 @@ def main(argv=None) -> int:
                         help='dataset to draw (default: first target)')
     parser.add_argument('--num-queries', type=int, default=8)
     parser.add_argument('--topk', type=int, default=5)
+    parser.add_argument('--actmap', action='store_true',
+                        help='also overlay the maps on every query and '
+                        'gallery image, in OUT_DIR/actmap')
+    parser.add_argument('--max-images', type=int, default=0,
+                        help='with --actmap: images per split (0: all)')
     parser.add_argument('opts', nargs=argparse.REMAINDER,
                         help='KEY VALUE pairs that override the config')
     args = parser.parse_args(argv)
@@ -41,11 +51,18 @@ def main(argv=None) -> int:
     datamanager = build_datamanager(cfg)
     model = build_model(cfg, datamanager.num_train_pids)
     load_weights(model, args.weights)
+    model = parallelize(cfg, model)
     paths = visualize_matches(model, datamanager, args.out_dir,
                               num_queries=args.num_queries, topk=args.topk,
                               dist_metric=cfg.test.dist_metric,
                               normalize_feature=cfg.test.normalize_feature)
     print(f'Wrote {len(paths)} figures to {args.out_dir}')
+    if args.actmap:
+        maps = visualize_actmap(model, datamanager, args.out_dir,
+                                cfg.data.targets[0],
+                                max_images=args.max_images)
+        print(f'Wrote {len(maps)} activation maps to '
+              f'{osp.join(args.out_dir, "actmap")}')
     return 0
 
 

@@ -18,14 +18,15 @@ from .checkpoint import (load_checkpoint, load_weights, resume_from_checkpoint,
                          save_checkpoint)
 from .engine import (ImageDistillationEngine, ImageSoftmaxEngine,
                      ImageTripletEngine)
-from .metrics import evaluate_rank
+from .metrics import evaluate_cuhk03, evaluate_rank
 from .models import BACKBONES, BRNPAReID, build_brnpa_reid, register_models
 
 register_models()
 
 __all__ = [
     'BACKBONES', 'BRNPAReID', 'ImageDistillationEngine', 'ImageSoftmaxEngine',
-    'ImageTripletEngine', 'build_brnpa_reid', 'evaluate_rank',
+    'ImageTripletEngine', 'build_brnpa_reid', 'evaluate_cuhk03',
+    'evaluate_rank',
     'load_checkpoint', 'load_weights', 'register_models',
     'resume_from_checkpoint', 'save_checkpoint'
 ]

@@ -19,10 +19,16 @@ def use_gpu(cfg: CfgNode) -> bool:
     return bool(cfg.use_gpu) and torch.cuda.is_available()
 
 
+def brnpa_kwargs(cfg: CfgNode) -> dict:
+    """The grouping options ``model.brnpa.*`` as keyword arguments."""
+    return {key: cfg.model.brnpa[key] for key in cfg.model.brnpa}
+
+
 def build_datamanager(cfg: CfgNode):
     """torchreid's ImageDataManager, after checking the dataset folders."""
     check_reid_roots(cfg.data.root,
-                       list(cfg.data.sources) + list(cfg.data.targets))
+                     list(cfg.data.sources) + list(cfg.data.targets),
+                     cfg.market1501.use_500k_distractors)
     kwargs = imagedata_kwargs(cfg)
     kwargs['use_gpu'] = use_gpu(cfg)
     return torchreid.data.ImageDataManager(**kwargs)
@@ -51,12 +57,32 @@ def build_model(cfg: CfgNode,
                                  pretrained=pretrained,
                                  num_parts=cfg.model.num_parts,
                                  embedding_dim=cfg.model.embedding_dim,
-                                 dropout=cfg.model.dropout)
+                                 dropout=cfg.model.dropout,
+                                 part_logits=cfg.model.part_logits,
+                                 **brnpa_kwargs(cfg))
     else:
         model = torchreid.models.build_model(name, num_classes, loss=loss,
                                              pretrained=pretrained,
                                              use_gpu=use_gpu(cfg))
     return model.cuda() if use_gpu(cfg) else model
+
+
+def parallelize(cfg: CfgNode, model: nn.Module) -> nn.Module:
+    """Wrap the model in ``nn.DataParallel`` as ``data_parallel`` asks.
+
+    ``'auto'``: when ``use_gpu`` finds more than one CUDA device (torchreid's
+    main.py wraps whenever it uses the GPU); ``'always'``: also on one
+    device or on the CPU (where DataParallel calls the model directly);
+    ``'never'``: not at all. Checkpoints are saved without the wrapper's
+    ``module.`` prefix either way.
+    """
+    devices = torch.cuda.device_count() if use_gpu(cfg) else 0
+    if cfg.data_parallel == 'always' or (cfg.data_parallel == 'auto'
+                                         and devices > 1):
+        print(f'Model wrapped in nn.DataParallel over {devices} CUDA '
+              f'device(s) (data_parallel={cfg.data_parallel!r})')
+        return nn.DataParallel(model)
+    return model
 
 
 def build_engine(cfg: CfgNode, datamanager, model: nn.Module, optimizer,

@@ -4,7 +4,8 @@
 ``tools/train_reid.py`` use; its sections and names follow torchreid's own
 ``scripts/default_config.py`` (model, data, sampler, train, sgd, adam,
 rmsprop, loss, test), so torchreid configs carry over. BR-NPA adds
-``model.num_parts / embedding_dim / dropout`` and the ``distill`` section.
+``model.num_parts / embedding_dim / dropout / part_logits``, the grouping
+options ``model.brnpa.*``, ``data_parallel`` and the ``distill`` section.
 The ``*_kwargs`` functions turn a config into the keyword arguments of
 torchreid's builders and of ``Engine.run``.
 """
@@ -28,6 +29,14 @@ def get_default_config() -> CN:
     cfg.model.num_parts = 3  # BR-NPA models only
     cfg.model.embedding_dim = 512  # BR-NPA models only
     cfg.model.dropout = 0.0  # BR-NPA models only
+    # BR-NPA models only: one identity classifier per ranked part (PCB-style
+    # training) and the normalised part vectors as evaluation feature.
+    cfg.model.part_logits = False
+    cfg.model.brnpa = CN()  # the grouping options of brnpa_plugins.core.BRNPA
+    cfg.model.brnpa.refine = True  # False: the seeds' own vectors (ablation)
+    cfg.model.brnpa.seed = 'max'  # or 'random' (ablation)
+    cfg.model.brnpa.activity = 'attended_norm'  # or 'vector_norm'
+    cfg.model.brnpa.sort_by_activity = False  # rank parts by activity
 
     cfg.data = CN()
     cfg.data.type = 'image'
@@ -114,6 +123,11 @@ def get_default_config() -> CN:
     cfg.test.rerank = False
     cfg.test.visrank = False
     cfg.test.visrank_topk = 10
+
+    # nn.DataParallel: 'auto' wraps the model when use_gpu finds several
+    # CUDA devices (as torchreid's main.py), 'always' also on one device or
+    # the CPU, 'never' keeps one device.
+    cfg.data_parallel = 'auto'
     return cfg
 
 

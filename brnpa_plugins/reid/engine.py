@@ -29,6 +29,11 @@ from .checkpoint import save_checkpoint
 from .metrics import compute_distmat, evaluate_rank, format_results
 
 
+def unwrap(model: nn.Module) -> nn.Module:
+    """The model inside ``nn.DataParallel`` (or the model itself)."""
+    return model.module if isinstance(model, nn.DataParallel) else model
+
+
 def _parse_test_batch(data):
     return data['img'], data['pid'], data['camid']
 
@@ -65,7 +70,9 @@ class SafeEngineMixin:
     def save_model(self, epoch, rank1, save_dir, is_best=False):
         for name in self.get_model_names():
             state = {
-                'state_dict': self._models[name].state_dict(),
+                # Without DataParallel's "module." prefix: checkpoints are
+                # the same on one device or several.
+                'state_dict': unwrap(self._models[name]).state_dict(),
                 'epoch': int(epoch) + 1,
                 'rank1': float(rank1),
             }
@@ -163,9 +170,10 @@ class ImageDistillationEngine(ImageSoftmaxEngine):
                  use_gpu: bool = True):
         super().__init__(datamanager, model, optimizer, scheduler, use_gpu)
         check_distillation_args(temperature, alpha)
-        if getattr(model, 'loss', 'softmax') != 'softmax':
+        if getattr(unwrap(model), 'loss', 'softmax') != 'softmax':
             raise ValueError('the distillation student must be built with '
-                             f"loss='softmax', got loss={model.loss!r}")
+                             f"loss='softmax', got "
+                             f'loss={unwrap(model).loss!r}')
         if not callable(getattr(teacher, 'logits', None)):
             raise TypeError(
                 f'the teacher ({type(teacher).__name__}) has no logits(x) '

@@ -12,6 +12,11 @@ of other identities closer to the query plus the number of closer matches.
 Rows where a match ties in distance with another identity, or that hold NaN,
 depend on the tie order of ``np.argsort``; those rows are ranked with
 ``np.argsort`` exactly as torchreid ranks them.
+
+:func:`evaluate_cuhk03` is the single-gallery-shot protocol of CUHK03
+(torchreid's ``use_metric_cuhk03=True``) without a Python loop over
+queries: it draws the same random samples from numpy's global generator, in
+the same order, and returns the same numbers.
 """
 from typing import NamedTuple, Tuple
 
@@ -24,6 +29,8 @@ from brnpa_plugins.core.checks import check_positive_int
 
 #: Rows sorted at once; bounds the memory of the sorted copies.
 ROW_CHUNK = 256
+#: Random gallery samples per query in the CUHK03 protocol (torchreid's).
+CUHK03_REPEATS = 10
 
 
 class Hits(NamedTuple):
@@ -208,8 +215,7 @@ def evaluate_rank(distmat,
         q_camids, g_camids: their camera ids.
         max_rank: longest CMC rank computed; cut to the gallery size.
         use_metric_cuhk03: the single-gallery-shot protocol of CUHK03
-            classic splits; it samples at random and is delegated to
-            torchreid.
+            classic splits (:func:`evaluate_cuhk03`).
 
     Returns:
         (cmc, mAP): float32 CMC of length ``min(max_rank, num_gallery)`` and
@@ -218,12 +224,11 @@ def evaluate_rank(distmat,
         to stack its curves; here their curves are continued at 1 (the match
         was found within the whole kept gallery).
     """
-    if use_metric_cuhk03:
-        return torchreid.metrics.evaluate_rank(distmat, q_pids, g_pids,
-                                               q_camids, g_camids, max_rank,
-                                               use_metric_cuhk03=True)
     check_positive_int(int(max_rank) if isinstance(max_rank, np.integer)
                        else max_rank, 'max_rank')
+    if use_metric_cuhk03:
+        return evaluate_cuhk03(distmat, q_pids, g_pids, q_camids, g_camids,
+                               max_rank)
     distmat, q_pids, g_pids, q_camids, g_camids = _check_inputs(
         distmat, q_pids, g_pids, q_camids, g_camids)
     num_q, num_g = distmat.shape
@@ -252,6 +257,151 @@ def evaluate_rank(distmat,
     np.minimum.at(first_hit, hits.query, hits.position)
     found = np.cumsum(np.bincount(first_hit[valid], minlength=num_g + 1))
     cmc = found[:length].astype(np.float32) / float(valid.sum())
+    return cmc, np.mean(average_precision)
+
+
+def _no_valid_query():
+    return ValueError(
+        'no query has a correct match in the gallery (its identity seen by '
+        'another camera): check that the query and gallery sets come from '
+        'the same dataset split.')
+
+
+def _cuhk03_chunk(distmat, q_pids, g_pids, q_camids, g_camids, codes,
+                  num_codes, rows):
+    """Rank some rows; return what the CUHK03 protocol needs of them.
+
+    Returns ``(valid_rows, hits, num_kept, groups)``: the rows with a correct
+    match, their hits (queries numbered as in ``rows``), kept gallery sizes,
+    and the gallery identities each valid row keeps as ``(row of each
+    group, count, first member in members, is the query's identity)`` plus
+    ``members``, the kept positions grouped by identity in the order of
+    their first appearance in the ranking, then by rank.
+    """
+    ranking = np.argsort(distmat[rows], axis=1)  # torchreid's own sort
+    same = g_pids[ranking] == q_pids[rows, None]
+    keep = ~(same & (g_camids[ranking] == q_camids[rows, None]))
+    relevant = same & keep
+    valid = relevant.any(axis=1)
+    ranking, keep, relevant = ranking[valid], keep[valid], relevant[valid]
+    valid_rows = rows[valid]
+    position = np.cumsum(keep, axis=1) - 1
+    order = np.cumsum(relevant, axis=1)
+    row, column = np.nonzero(relevant)
+    hits = Hits(valid_rows[row], position[row, column], order[row, column])
+
+    # Kept items, row-major: by row, then by rank.
+    row, column = np.nonzero(keep)
+    kept_position = position[row, column]
+    key = row * num_codes + codes[ranking[row, column]]
+    # Identities by first appearance in each row (np.unique gives the first
+    # index of each key in the row-major order, i.e. the best-ranked one).
+    unique_keys, first, inverse = np.unique(key, return_index=True,
+                                            return_inverse=True)
+    first_position = kept_position[first][inverse]
+    by_group = np.lexsort((kept_position, first_position, row))
+    members = kept_position[by_group]
+    group_key = key[by_group]
+    starts = np.flatnonzero(np.append(True, group_key[1:] != group_key[:-1]))
+    counts = np.diff(np.append(starts, len(group_key)))
+    group_row = row[by_group][starts]
+    group_pid_is_query = (g_pids[ranking[row[by_group][starts],
+                                         column[by_group][starts]]]
+                          == q_pids[valid_rows[group_row]])
+    return (valid_rows, hits, keep.sum(axis=1),
+            (group_row, counts, starts, group_pid_is_query, members))
+
+
+def evaluate_cuhk03(distmat,
+                    q_pids,
+                    g_pids,
+                    q_camids,
+                    g_camids,
+                    max_rank: int = 50,
+                    num_repeats: int = CUHK03_REPEATS
+                    ) -> Tuple[np.ndarray, float]:
+    """CMC and mAP of the CUHK03 single-gallery-shot protocol, vectorised.
+
+    As ``torchreid.metrics.evaluate_rank(..., use_metric_cuhk03=True)``:
+    gallery items with the query's identity and camera are discarded,
+    queries without a correct match are skipped; for each query,
+    ``num_repeats`` times, one kept gallery image of every identity is drawn
+    at random and the CMC of that one-shot gallery is averaged; mAP is
+    computed on the whole kept gallery. The draws come from numpy's global
+    generator (``np.random.seed`` makes them repeatable) in torchreid's
+    order (query, repeat, identity by first appearance in the ranking), by
+    one ``np.random.randint`` call that consumes the generator as
+    torchreid's ``np.random.choice`` calls do, so with the same seed the
+    result is the same, bit for bit, and the generator ends in the same
+    state.
+
+    Where queries keep different numbers of identities and some keep fewer
+    than ``max_rank``, torchreid fails to stack its curves; here they are
+    continued at 1.
+    """
+    check_positive_int(int(max_rank) if isinstance(max_rank, np.integer)
+                       else max_rank, 'max_rank')
+    check_positive_int(num_repeats, 'num_repeats')
+    distmat, q_pids, g_pids, q_camids, g_camids = _check_inputs(
+        distmat, q_pids, g_pids, q_camids, g_camids)
+    num_q, num_g = distmat.shape
+    codes = np.unique(g_pids, return_inverse=True)[1].ravel()
+    num_codes = int(codes.max()) + 1 if num_g else 1
+    parts = [
+        _cuhk03_chunk(distmat, q_pids, g_pids, q_camids, g_camids, codes,
+                      num_codes, chunk)
+        for chunk in np.array_split(np.arange(num_q),
+                                    max(1, -(-num_q // ROW_CHUNK)))
+        if len(chunk)
+    ]
+    valid_rows = np.concatenate([p[0] for p in parts])
+    if not len(valid_rows):
+        raise _no_valid_query()
+    hits = Hits(*(np.concatenate([p[1][i] for p in parts])
+                  for i in range(3)))
+    # Group arrays of all chunks, numbered over the valid rows.
+    row_offset = np.cumsum([0] + [len(p[0]) for p in parts])
+    member_offset = np.cumsum([0] + [len(p[3][4]) for p in parts])
+    group_row = np.concatenate([p[3][0] + o for p, o in
+                                zip(parts, row_offset)])
+    counts = np.concatenate([p[3][1] for p in parts])
+    starts = np.concatenate([p[3][2] + o for p, o in
+                             zip(parts, member_offset)])
+    is_query = np.concatenate([p[3][3] for p in parts])
+    members = np.concatenate([p[3][4] for p in parts])
+
+    # Draws in torchreid's order: valid query, repeat, identity.
+    num_valid = len(valid_rows)
+    num_groups = np.bincount(group_row, minlength=num_valid)
+    first_group = np.cumsum(num_groups) - num_groups
+    block = np.repeat(np.arange(num_valid), num_groups * num_repeats)
+    step = np.arange(len(block)) - np.repeat(
+        np.cumsum(num_groups * num_repeats) - num_groups * num_repeats,
+        num_groups * num_repeats)
+    group = first_group[block] + step % num_groups[block]
+    shot = block * num_repeats + step // num_groups[block]  # (query, repeat)
+    drawn = members[starts[group] + np.random.randint(0, counts[group])]
+    # The one-shot rank of the match: identities drawn ahead of it.
+    match_position = np.empty(num_valid * num_repeats, dtype=np.int64)
+    match_position[shot[is_query[group]]] = drawn[is_query[group]]
+    rank = np.bincount(shot, weights=drawn < match_position[shot],
+                       minlength=num_valid * num_repeats).astype(np.int64)
+
+    length = int(min(max_rank, num_g, num_groups.max()))
+    found = np.zeros((num_valid, length + 1), dtype=np.int64)
+    np.add.at(found, (np.repeat(np.arange(num_valid), num_repeats),
+                      np.minimum(rank, length)), 1)
+    counted = np.cumsum(found[:, :length], axis=1)
+    all_cmc = counted.astype(np.float32) / np.float32(num_repeats)
+    cmc = all_cmc.sum(0) / float(num_valid)
+
+    num_kept = np.zeros(num_q, dtype=np.int64)
+    num_kept[valid_rows] = np.concatenate([p[2] for p in parts])
+    valid = np.zeros(num_q, dtype=bool)
+    valid[valid_rows] = True
+    num_relevant = np.bincount(hits.query, minlength=num_q)
+    average_precision = _average_precision(hits, num_kept, num_relevant,
+                                           valid)
     return cmc, np.mean(average_precision)
 
 

@@ -11,6 +11,7 @@ import sys
 from typing import Callable, Dict, NamedTuple, Sequence
 
 import torch
+import torch.nn.functional as F
 import torchreid
 from torch import Tensor, nn
 
@@ -42,6 +43,16 @@ class BRNPAReID(nn.Module):
         num_parts (int): number of BR-NPA parts N. Defaults to 3.
         embedding_dim (int): size of the bottleneck embedding. Defaults to 512.
         dropout (float): dropout before the identity classifier. Defaults to 0.
+        refine, seed, activity, sort_by_activity: the grouping options of
+            :class:`brnpa_plugins.core.BRNPA` (the method: True, ``'max'``,
+            ``'attended_norm'``, False).
+        part_logits (bool): PCB-style outputs. Each ranked part vector gets
+            its own reduction (Linear(C, embedding_dim) + BatchNorm + ReLU)
+            and identity classifier; training returns the list of the N
+            part logits (torchreid's engines average the loss over them),
+            the triplet feature and the evaluation feature are the
+            concatenated L2-normalised part vectors (N * C). Defaults to
+            False (one 512-d embedding of all parts).
     """
 
     def __init__(self,
@@ -51,7 +62,12 @@ class BRNPAReID(nn.Module):
                  loss: str = 'softmax',
                  num_parts: int = 3,
                  embedding_dim: int = 512,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0,
+                 refine: bool = True,
+                 seed: str = 'max',
+                 activity: str = 'attended_norm',
+                 sort_by_activity: bool = False,
+                 part_logits: bool = False):
         super().__init__()
         if loss not in LOSSES:
             raise ValueError(f'loss must be one of {LOSSES}, got {loss!r}; '
@@ -68,17 +84,32 @@ class BRNPAReID(nn.Module):
         check_probability(dropout, 'dropout', 'BRNPAReID: ',
                           'set model.dropout.')
         self.loss = loss
-        # torchreid reads `feature_dim` to size heads and report models.
-        self.feature_dim = embedding_dim
+        self.part_logits = bool(part_logits)
+        self.num_parts = num_parts
         self.backbone = backbone
-        self.attention = BRNPA(num_parts=num_parts)
-        self.bottleneck = nn.Sequential(
-            nn.Linear(num_parts * feature_channels, embedding_dim),
-            nn.BatchNorm1d(embedding_dim), nn.ReLU(inplace=True))
+        self.attention = BRNPA(num_parts, refine, seed, activity,
+                               sort_by_activity)
         self.dropout = nn.Dropout(dropout)
-        # The authors' classifiers have no bias.
-        self.classifier = nn.Linear(embedding_dim, num_classes, bias=False)
-        nn.init.normal_(self.classifier.weight, 0, 0.01)
+        if self.part_logits:
+            # torchreid reads `feature_dim` to size heads and report models.
+            self.feature_dim = num_parts * feature_channels
+            self.bottleneck = nn.ModuleList(
+                _reduction(feature_channels, embedding_dim)
+                for _ in range(num_parts))
+            self.classifier = nn.ModuleList(
+                nn.Linear(embedding_dim, num_classes, bias=False)
+                for _ in range(num_parts))
+            classifiers = list(self.classifier)
+        else:
+            self.feature_dim = embedding_dim
+            self.bottleneck = _reduction(num_parts * feature_channels,
+                                         embedding_dim)
+            # The authors' classifiers have no bias.
+            self.classifier = nn.Linear(embedding_dim, num_classes,
+                                        bias=False)
+            classifiers = [self.classifier]
+        for classifier in classifiers:
+            nn.init.normal_(classifier.weight, 0, 0.01)
 
     def featuremaps(self, x: Tensor) -> Tensor:
         """The backbone's last feature map, B x C x H x W."""
@@ -89,25 +120,54 @@ class BRNPAReID(nn.Module):
         return self.attention(self.featuremaps(x))
 
     def embed(self, parts: BRNPAOutput) -> Tensor:
-        """The re-ID embedding (B x embedding_dim) of grouped parts."""
+        """The re-ID feature of grouped parts: the B x embedding_dim
+        embedding, or with ``part_logits`` the concatenated L2-normalised
+        part vectors (B x N * C)."""
+        if self.part_logits:
+            return F.normalize(parts.features, p=2, dim=2).flatten(1)
         return self.bottleneck(parts.features.flatten(1))
 
+    def part_scores(self, parts: BRNPAOutput) -> list:
+        """With ``part_logits``: the identity logits of each ranked part."""
+        return [
+            classifier(self.dropout(reduce(parts.features[:, k])))
+            for k, (reduce, classifier) in enumerate(
+                zip(self.bottleneck, self.classifier))
+        ]
+
     def logits(self, x: Tensor) -> Tensor:
-        """Identity logits in any mode (a distillation teacher needs them)."""
-        return self.classifier(self.dropout(self.embed(self.attend(x))))
+        """Identity logits in any mode (a distillation teacher needs them);
+        with ``part_logits``, the mean of the part logits."""
+        parts = self.attend(x)
+        if self.part_logits:
+            return torch.stack(self.part_scores(parts)).mean(0)
+        return self.classifier(self.dropout(self.embed(parts)))
 
     def forward(self, x: Tensor, return_featuremaps: bool = False):
         maps = self.featuremaps(x)
         if return_featuremaps:
             # What torchreid's activation-map tool squares and sums.
             return maps
-        embedding = self.embed(self.attention(maps))
+        parts = self.attention(maps)
+        if self.part_logits:
+            feature = self.embed(parts)
+            if not self.training:
+                return feature
+            # A list: torchreid's engines average the loss over its items.
+            logits = self.part_scores(parts)
+            return logits if self.loss == 'softmax' else (logits, feature)
+        embedding = self.embed(parts)
         if not self.training:
             return embedding
         logits = self.classifier(self.dropout(embedding))
         if self.loss == 'softmax':
             return logits
         return logits, embedding
+
+
+def _reduction(in_features: int, out_features: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(in_features, out_features),
+                         nn.BatchNorm1d(out_features), nn.ReLU(inplace=True))
 
 
 class Backbone(NamedTuple):
@@ -184,7 +244,9 @@ def build_brnpa_reid(name: str,
         loss: ``'softmax'`` or ``'triplet'``.
         pretrained: load the backbone's ImageNet weights.
         **kwargs: passed to :class:`BRNPAReID` (``num_parts``,
-            ``embedding_dim``, ``dropout``); torchreid's ``use_gpu`` is
+            ``embedding_dim``, ``dropout``, the grouping options
+            ``refine / seed / activity / sort_by_activity`` and
+            ``part_logits``); torchreid's ``use_gpu`` is
             accepted and ignored, as torchreid's own builders do.
     """
     if name not in BACKBONES:

@@ -7,36 +7,16 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 import brnpa_plugins.reid  # noqa: F401  (registers the BR-NPA models)
 
-RELEASE = osp.join('market1501', 'Market-1501-v15.09.15')
-TRAIN_PIDS = (2, 7, 10, 11, 12, 20)
-TEST_PIDS = (1, 3, 5, 8)
 HEIGHT, WIDTH = 64, 32
-
-
-def person(pid: int, rng) -> Image.Image:
-    """A 64 x 32 'person': an identity's shirt and trouser colours + noise."""
-    colours = np.random.default_rng(pid).integers(0, 256, (2, 3))
-    image = np.empty((HEIGHT, WIDTH, 3))
-    image[:HEIGHT // 2], image[HEIGHT // 2:] = colours
-    image += rng.normal(0, 20, image.shape)
-    return Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
-
-
-def write(folder, pid, cam, frame, rng):
-    # Market-1501 names: identity, camera+sequence, frame, box index.
-    # Junk images have identity -1, written without zero padding.
-    identity = str(pid) if pid < 0 else f'{pid:04d}'
-    name = f'{identity}_c{cam}s1_{frame:06d}_01.jpg'
-    person(max(pid, 0), rng).save(osp.join(folder, name), quality=95)
 
 
 @pytest.fixture(scope='session')
 def market_root(tmp_path_factory):
-    """A data root with 24 train, 8 query and 16 gallery images.
+    """A data root with 24 train, 8 query and 16 gallery images, written by
+    tools/make_tiny_reid_data.py.
 
     Every test identity is seen by cameras 1 and 2 in the query and by
     cameras 1, 2 and 3 in the gallery, so each query has a same-camera
@@ -44,27 +24,7 @@ def market_root(tmp_path_factory):
     background (identity 0) and junk (identity -1) images, as the real one.
     """
     root = tmp_path_factory.mktemp('reid-data')
-    rng = np.random.default_rng(0)
-    folders = {}
-    for split in ('bounding_box_train', 'query', 'bounding_box_test'):
-        folders[split] = root / RELEASE / split
-        folders[split].mkdir(parents=True)
-    frame = 0
-    for pid in TRAIN_PIDS:
-        for cam in (1, 2, 3, 4):
-            frame += 1
-            write(folders['bounding_box_train'], pid, cam, frame, rng)
-    for pid in TEST_PIDS:
-        for cam in (1, 2):
-            frame += 1
-            write(folders['query'], pid, cam, frame, rng)
-        for cam in (1, 2, 3):
-            frame += 1
-            write(folders['bounding_box_test'], pid, cam, frame, rng)
-    for pid, cam in ((0, 4), (0, 5), (-1, 6)):
-        frame += 1
-        write(folders['bounding_box_test'], pid, cam, frame, rng)
-    return str(root)
+    return load_tool('make_tiny_reid_data').make_tiny_market(root)
 
 
 #: Overrides that make any config tiny: small images, a ResNet-18 without

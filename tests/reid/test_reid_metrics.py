@@ -1,4 +1,5 @@
 import contextlib
+import json
 import io
 import warnings
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 import torchreid
 
+from brnpa_plugins.reid import metrics
 from brnpa_plugins.reid.metrics import evaluate_rank, format_results
 
 
@@ -123,3 +125,112 @@ def test_results_skip_ranks_beyond_the_curve():
                           ranks=[1, 2, 5])
     assert 'mAP: 75.0%' in text and 'Rank-1  : 50.0%' in text
     assert 'Rank-5' not in text and '[5] exceed the 2' in text
+
+
+@pytest.mark.parametrize('distances', ['float32', 'float64', 'ties', 'nan'])
+def test_cuhk03_metric_gives_torchreids_numbers_and_random_state(
+        distances, monkeypatch):
+    """Same seed, same draws: bit-identical CMC and mAP, and numpy's global
+    generator ends where torchreid leaves it. Rows are ranked in chunks of
+    7 here, so several chunks are stitched together."""
+    monkeypatch.setattr(metrics, 'ROW_CHUNK', 7)
+    rng = np.random.default_rng(3)
+    for trial in range(6):
+        num_ids = int(rng.integers(2, 12))
+        case = list(random_case(rng, int(rng.integers(1, 40)),
+                                int(rng.integers(20, 60)), num_ids, 3,
+                                distances))
+        # Every identity in the gallery: torchreid stacks equal curves.
+        case[2][:num_ids] = np.arange(num_ids)
+        np.random.seed(trial)
+        try:
+            theirs = reference(*case, max_rank=50, use_metric_cuhk03=True)
+        except AssertionError:  # no valid query: torchreid asserts
+            np.random.seed(trial)
+            with pytest.raises(ValueError, match='no query has a correct'):
+                evaluate_rank(*case, use_metric_cuhk03=True)
+            continue
+        state = np.random.get_state()
+        np.random.seed(trial)
+        ours = evaluate_rank(*case, max_rank=50, use_metric_cuhk03=True)
+        assert_identical(ours, theirs)
+        after = np.random.get_state()
+        assert after[2] == state[2] and (after[1] == state[1]).all()
+
+
+def test_cuhk03_metric_runs_without_torchreids_query_loop(monkeypatch):
+    """No per-identity np.random.choice calls (torchreid's inner loop)."""
+    def refuse(*args, **kwargs):
+        raise AssertionError('np.random.choice called')
+
+    rng = np.random.default_rng(0)
+    case = random_case(rng, 300, 400, 40, 2, 'float64')
+    np.random.seed(0)
+    theirs = reference(*case, max_rank=20, use_metric_cuhk03=True)
+    monkeypatch.setattr(np.random, 'choice', refuse)
+    np.random.seed(0)
+    assert_identical(evaluate_rank(*case, max_rank=20,
+                                   use_metric_cuhk03=True), theirs)
+    with pytest.raises(AssertionError, match='choice called'):
+        reference(*case, max_rank=20, use_metric_cuhk03=True)
+
+
+def tiny_cuhk03(root, rng):
+    """A CUHK03 folder torchreid's cuhk03 class reads without its .mat
+    files' contents: the release files exist (checked), the images and the
+    four split files torchreid writes on first use are already there.
+    Classic split: 6 training identities, 4 test identities, 2 cameras x 2
+    images each (query and gallery are the same test set, as in CUHK03)."""
+    from PIL import Image
+    base = root / 'cuhk03'
+    (base / 'cuhk03_release').mkdir(parents=True)
+    for name in ('cuhk03_release/cuhk-03.mat',
+                 'cuhk03_new_protocol_config_detected.mat',
+                 'cuhk03_new_protocol_config_labeled.mat'):
+        (base / name).write_bytes(b'')
+    (base / 'images_labeled').mkdir()
+    images = base / 'images_detected'
+    images.mkdir()
+
+    def items(pids, relabel):
+        out = []
+        for label, pid in enumerate(pids):
+            colours = np.random.default_rng(pid).integers(0, 256, (2, 3))
+            for cam in (0, 1):
+                for shot in range(2):
+                    pixels = np.empty((64, 32, 3))
+                    pixels[:32], pixels[32:] = colours
+                    pixels += rng.normal(0, 20, pixels.shape)
+                    path = images / f'1_{pid:03d}_{cam + 1}_{shot:02d}.png'
+                    Image.fromarray(np.clip(pixels, 0, 255).astype(
+                        np.uint8)).save(path)
+                    out.append([str(path), label if relabel else pid, cam])
+        return out
+
+    test = items(range(7, 11), relabel=False)
+    split = {'train': items(range(1, 7), relabel=True), 'query': test,
+             'gallery': test, 'num_train_pids': 6, 'num_train_imgs': 24,
+             'num_query_pids': 4, 'num_query_imgs': 16,
+             'num_gallery_pids': 4, 'num_gallery_imgs': 16}
+    for name in ('splits_classic_detected', 'splits_classic_labeled',
+                 'splits_new_detected', 'splits_new_labeled'):
+        (base / f'{name}.json').write_text(json.dumps([split]))
+
+
+def test_cuhk03_metric_through_the_tool_and_torchreids_cuhk03_class(
+        tmp_path, reid_tool, tiny, monkeypatch):
+    """-s cuhk03 -t cuhk03 with cuhk03.use_metric_cuhk03: torchreid's data
+    manager reads the classic split and the engine ranks with the
+    vectorised protocol (np.random.choice, torchreid's way, is refused)."""
+    tiny_cuhk03(tmp_path / 'data', np.random.default_rng(0))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('np.random.choice called')
+
+    monkeypatch.setattr(np.random, 'choice', refuse)
+    log = reid_tool('train_reid', [
+        '-s', 'cuhk03', '-t', 'cuhk03', '--root', str(tmp_path / 'data'),
+        *tiny, 'cuhk03.classic_split', 'True', 'cuhk03.use_metric_cuhk03',
+        'True', 'data.save_dir', str(tmp_path / 'run')])
+    assert 'Extracted 16 query and 16 gallery features' in log
+    assert 'Rank-1' in log and 'mAP' in log

@@ -100,7 +100,9 @@ def test_bad_sizes_are_named():
 def test_an_unknown_option_names_the_closest_one_before_building():
     with pytest.raises(TypeError, match="brnpa_resnet18: unknown argument "
                        r"'num_part' \(did you mean 'num_parts'\?\); known "
-                       'arguments: loss, num_parts, embedding_dim, dropout$'):
+                       'arguments: loss, num_parts, embedding_dim, dropout, '
+                       'refine, seed, activity, sort_by_activity, '
+                       'part_logits$'):
         # pretrained=True: the check comes before any weights are read.
         build_brnpa_reid('brnpa_resnet18', 5, pretrained=True, num_part=3)
 

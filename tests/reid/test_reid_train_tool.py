@@ -27,12 +27,14 @@ def test_softmax_epoch_trains_evaluates_and_saves(softmax_run):
 
 
 def test_evaluation_only_reproduces_the_saved_rank1(softmax_run, market_root,
-                                                    reid_tool, tiny):
+                                                    reid_tool, tiny,
+                                                    tmp_path):
     save_dir, log = softmax_run
     weights = osp.join(save_dir, 'model', 'model.pth.tar-1')
     test_log = reid_tool('train_reid', [
         '--root', market_root, *tiny, 'test.evaluate', 'True',
-        'model.load_weights', weights, 'test.ranks', '[1, 5, 50]'
+        'model.load_weights', weights, 'test.ranks', '[1, 5, 50]',
+        'data.save_dir', str(tmp_path)
     ])
     assert 'Start training' not in test_log
     assert printed_metrics(test_log) == printed_metrics(log)

@@ -2,9 +2,17 @@ import os.path as osp
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from torch import nn
 
-from brnpa_plugins.reid.visualize import stack_rows, top_matches
+from brnpa_plugins.reid.build import (build_datamanager, build_model,
+                                      parallelize)
+from brnpa_plugins.reid.checkpoint import load_weights
+from brnpa_plugins.reid.config import build_config
+from brnpa_plugins.reid.visualize import (stack_rows, top_matches,
+                                          visualize_actmap,
+                                          visualize_matches)
 
 
 def test_top_matches_skip_same_identity_same_camera_and_pad():
@@ -42,3 +50,74 @@ def test_tool_draws_the_maps_of_queries_and_their_matches(
     # parts) of the 64 x 32 input upscaled to at least 160 px.
     assert height > 4 * 160 and width > 5 * 160
     assert pixels.std() > 10  # an actual picture, not a blank canvas
+
+
+def test_tool_overlays_the_maps_on_query_and_gallery_images(
+        softmax_run, market_root, reid_tool, tiny, tmp_path):
+    save_dir, _ = softmax_run
+    log = reid_tool('visualize_reid', [
+        '--root', market_root, '--weights',
+        osp.join(save_dir, 'model', 'model.pth.tar-1'), '--out-dir',
+        str(tmp_path), '--num-queries', '1', '--actmap', '--max-images',
+        '3', *tiny
+    ])
+    assert 'Wrote 6 activation maps' in log
+    folder = tmp_path / 'actmap' / 'market1501'
+    for split in ('query', 'gallery'):
+        maps = sorted((folder / split).glob('*.png'))
+        assert len(maps) == 3
+        with Image.open(maps[0]) as figure:
+            pixels = np.asarray(figure.convert('RGB')).astype(int)
+        # image, all parts, then the 3 ranked parts: 5 panels of 32 px
+        # with 4 px gaps, at the 64 x 32 input size.
+        assert pixels.shape == (64, 5 * 32 + 4 * 4, 3)
+        image, overlay = pixels[:, :32], pixels[:, 36:68]
+        assert np.abs(image - overlay).mean() > 5  # a map is drawn on it
+
+
+def test_maps_and_matches_from_a_data_parallel_model(
+        softmax_run, market_root, tiny, tmp_path):
+    """nn.DataParallel works on the CPU (no device: it calls the model);
+    the maps are read from the model inside it."""
+    save_dir, _ = softmax_run
+    cfg = build_config('', tiny, root=market_root)
+    datamanager = build_datamanager(cfg)
+    model = build_model(cfg, datamanager.num_train_pids)
+    load_weights(model, osp.join(save_dir, 'model', 'model.pth.tar-1'))
+    wrapped = nn.DataParallel(model)
+    assert not hasattr(wrapped, 'attend')
+    paths = visualize_matches(wrapped, datamanager, str(tmp_path / 'm'),
+                              num_queries=1, topk=2)
+    plain = visualize_matches(model, datamanager, str(tmp_path / 'p'),
+                              num_queries=1, topk=2)
+    with Image.open(paths[0]) as a, Image.open(plain[0]) as b:
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    maps = visualize_actmap(wrapped, datamanager, str(tmp_path),
+                            max_images=1)
+    assert len(maps) == 2
+    with pytest.raises(TypeError, match='no attend'):
+        visualize_matches(nn.DataParallel(nn.Linear(2, 2)), datamanager,
+                          str(tmp_path))
+
+
+def test_training_in_data_parallel_saves_plain_checkpoints(
+        market_root, reid_tool, tiny, tmp_path):
+    log = reid_tool('train_reid', ['--root', market_root, *tiny,
+                                   'data_parallel', 'always',
+                                   'data.save_dir', str(tmp_path)])
+    assert "Model wrapped in nn.DataParallel over 0 CUDA device(s) " \
+        "(data_parallel='always')" in log
+    assert 'Rank-1' in log
+    state = torch.load(tmp_path / 'model' / 'model.pth.tar-1',
+                       weights_only=True)['state_dict']
+    assert not any(key.startswith('module.') for key in state)
+    # The checkpoint loads into a model without the wrapper.
+    model = build_model(build_config('', tiny), 6)
+    model.load_state_dict(state)
+
+
+def test_no_wrapping_on_one_device_by_default(tiny):
+    model = nn.Linear(2, 2)
+    assert parallelize(build_config('', tiny), model) is model
+    assert parallelize(build_config('', tiny + ['data_parallel', 'never']),
+                       model) is model
