@@ -2,7 +2,8 @@
 
 Importing this package registers, in mmpretrain's registries: the
 ``BRNPANeck`` and ``BRNPAHead`` (and the ``BCNNNeck`` baseline), the
-``BRNPADistiller`` classifier, the ``Checked*`` fine-grained datasets, the
+``BRNPADistiller`` classifier, the ``HighResolutionBackbone`` builder, the
+``Checked*`` fine-grained datasets, the
 ``RankedMapsHook`` / ``GradientCheckpointingHook`` / ``SaliencyMetricHook``
 hooks and the ``SaliencyMetric``. It also verifies downloaded checkpoints
 and makes the model-zoo names known to ``mmpretrain.get_model``, and applies
@@ -22,6 +23,7 @@ from .cpu import AmpOptimWrapper
 from .datasets import CheckedCUB, CheckedFGVCAircraft, CheckedStanfordCars
 from .distiller import BRNPADistiller
 from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD, BRNPAHead
+from .highres import build_high_resolution_backbone
 from .hooks import GradientCheckpointingHook, RankedMapsHook
 from .model_index import register_model_index
 from .necks import BRNPANeck, BRNPANeckOutput
@@ -39,5 +41,6 @@ __all__ = [
     'BCNNNeck', 'BRNPADistiller', 'BRNPAHead', 'BRNPANeck', 'BRNPANeckOutput',
     'CheckedCUB', 'CheckedFGVCAircraft', 'CheckedStanfordCars',
     'GradientCheckpointingHook', 'RankedMapsHook', 'SaliencyMetric',
-    'SaliencyMetricHook', 'apply_patches', 'patch_status', 'saliency_layers'
+    'SaliencyMetricHook', 'apply_patches', 'build_high_resolution_backbone',
+    'patch_status', 'saliency_layers'
 ]

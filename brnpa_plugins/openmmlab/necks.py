@@ -62,6 +62,16 @@ class BRNPANeck(BaseModule):
         activity (str): ``'attended_norm'`` or ``'vector_norm'``.
         sort_by_activity (bool): Rank parts by activity instead of selection
             order. Defaults to False.
+        relu_input (bool): Pass the features through a ReLU before grouping.
+            The grouping assumes non-negative features, as a ResNet's end
+            with a ReLU: cosine similarities in [0, 1] and the norm of a
+            location as its activity. ConvNeXt, ViT and Swin features come
+            out of a LayerNorm and are signed: left as they are (the
+            default), similarities below 0 count as 0 and the norms are
+            those of the signed vectors, which a LayerNorm over channels
+            makes equal at every location before its affine weights. With
+            True, the parts, maps and norm map are
+            those of the rectified features. Defaults to False.
         init_cfg (dict, optional): Unused (no parameters); kept for the
             registry's conventions.
     """
@@ -74,6 +84,7 @@ class BRNPANeck(BaseModule):
                  seed: str = 'max',
                  activity: str = 'attended_norm',
                  sort_by_activity: bool = False,
+                 relu_input: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         check_positive_int(
@@ -83,8 +94,14 @@ class BRNPANeck(BaseModule):
         if not isinstance(in_index, int):
             raise ValueError(
                 f'BRNPANeck: in_index must be an integer, got {in_index!r}')
+        if not isinstance(relu_input, bool):
+            raise ValueError(
+                f'BRNPANeck: relu_input must be True or False, got '
+                f'{relu_input!r}; set it to True for signed backbone '
+                'features (after a LayerNorm).')
         self.in_channels = in_channels
         self.in_index = in_index
+        self.relu_input = relu_input
         try:
             self.brnpa = BRNPA(num_parts, refine, seed, activity,
                                sort_by_activity)
@@ -99,6 +116,8 @@ class BRNPANeck(BaseModule):
                 ) -> BRNPANeckOutput:
         x = select_feature_map(inputs, self.in_index, self.in_channels,
                                type(self).__name__)
+        if self.relu_input:
+            x = x.relu()
         out = self.brnpa(x)
         return BRNPANeckOutput(out, out.features.flatten(1))
 

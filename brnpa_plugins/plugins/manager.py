@@ -37,6 +37,9 @@ DEFAULT_PLUGINS = (
     'brnpa_plugins.plugins.builtin.reid',
     'brnpa_plugins.plugins.builtin.fewshot',
     'brnpa_plugins.plugins.builtin.resnet',
+    'brnpa_plugins.plugins.builtin.convnext',
+    'brnpa_plugins.plugins.builtin.vit',
+    'brnpa_plugins.plugins.builtin.swin',
     'brnpa_plugins.plugins.builtin.model_zoo',
     'brnpa_plugins.plugins.builtin.saliency',
 )

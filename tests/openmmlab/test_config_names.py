@@ -33,7 +33,7 @@ def _metafile_models():
 
 
 def test_there_are_configs_to_check():
-    assert len(CONFIGS) == 12
+    assert len(CONFIGS) == 22
 
 
 @pytest.mark.parametrize('file_name', CONFIGS)

@@ -34,7 +34,8 @@ def test_stages_can_be_chosen_and_torchreid_builds_through_the_hook():
 
 def test_unknown_backbone_names_the_known_families():
     assert 'resnet' in high_resolution_backbones()
-    with pytest.raises(ValueError, match=r"known families: \['resnet'\]"):
+    with pytest.raises(ValueError, match=r"known families: \['convnext', "
+                       r"'resnet', 'swin', 'vit'\]"):
         to_high_resolution(nn.Conv2d(3, 8, 3))
 
 

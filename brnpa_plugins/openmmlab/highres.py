@@ -1,0 +1,62 @@
+"""The high-resolution form of any backbone, as an mmpretrain config asks.
+
+In a config::
+
+    backbone=dict(
+        type='HighResolutionBackbone',
+        backbone=dict(type='ConvNeXt', arch='tiny', out_indices=(3, ),
+                      gap_before_final_norm=False,
+                      init_cfg=dict(type='Pretrained', checkpoint=URL,
+                                    prefix='backbone')))
+
+builds the inner backbone as usual and converts it in place with
+:func:`brnpa_plugins.plugins.to_high_resolution` (the family a plugin
+registered for it). What comes back is the inner backbone itself, so its
+parameters keep their names: the same checkpoints load into the standard and
+the high-resolution form, and its own ``init_cfg`` loads pretrained weights
+after the conversion.
+"""
+from typing import Optional, Sequence
+
+from torch import nn
+
+from mmpretrain.registry import MODELS
+
+from ..core.checks import check_kwargs
+from ..plugins.backbones import to_high_resolution
+
+
+def build_high_resolution_backbone(backbone: dict,
+                                   stages: Optional[Sequence] = None
+                                   ) -> nn.Module:
+    """Build ``backbone`` and make it high-resolution.
+
+    Args:
+        backbone (dict): The config of the backbone, as it would be written
+            for the standard form.
+        stages (Sequence, optional): The stages to run at full resolution,
+            as the family names them (``['layer3', 'layer4']`` for a ResNet,
+            stage indices for ConvNeXt and Swin); None for the family's
+            high-resolution form.
+
+    Returns:
+        nn.Module: the converted backbone.
+    """
+    if not isinstance(backbone, dict) or 'type' not in backbone:
+        raise ValueError(
+            'HighResolutionBackbone: backbone must be the config dict of the '
+            "backbone to convert, e.g. backbone=dict(type='ConvNeXt', ...); "
+            f'got {backbone!r}.')
+    model = MODELS.build(backbone)
+    try:
+        return to_high_resolution(model, stages)
+    except ValueError as error:
+        raise ValueError(f'HighResolutionBackbone (backbone.type='
+                         f'{backbone["type"]!r}): {error}') from None
+
+
+@MODELS.register_module(name='HighResolutionBackbone')
+def _high_resolution_backbone(**kwargs) -> nn.Module:
+    check_kwargs(build_high_resolution_backbone, kwargs,
+                 owner='HighResolutionBackbone')
+    return build_high_resolution_backbone(**kwargs)

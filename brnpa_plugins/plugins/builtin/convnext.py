@@ -1,0 +1,76 @@
+"""Built-in plugin: stride surgery for mmpretrain's ConvNeXt.
+
+ConvNeXt downsamples before stages 1, 2 and 3 with ``downsample_layers[i]``
+= LayerNorm + Conv2d(kernel 2, stride 2). The high-resolution form runs the
+convolutions before stages 2 and 3 at stride 1 (total stride 8 instead of
+32, as the ResNet form: 56 x 56 maps at 448 px), padded by one zero row and
+column after the input so that each keeps its input size (see
+:class:`brnpa_plugins.core.highres.TrailingPadConv2d`). The parameters are
+the same ones, under the same names.
+"""
+from typing import Sequence
+
+from torch import nn
+
+from ...core.highres import TrailingPadConv2d, remove_patch_stride
+from ..backbones import HighResolutionBackbone
+from ..hookspecs import hookimpl
+
+#: Stages whose downsampling the high-resolution form removes.
+CONVNEXT_HIGH_RESOLUTION_STAGES = (2, 3)
+
+
+def is_convnext(model: nn.Module) -> bool:
+    """A ``stages`` list, each after a ``downsample_layers`` entry, those
+    after the stem ending in a convolution (mmpretrain's ConvNeXt, v1, v2)."""
+    stages = getattr(model, 'stages', None)
+    downsample = getattr(model, 'downsample_layers', None)
+    return (isinstance(stages, nn.ModuleList)
+            and isinstance(downsample, nn.ModuleList)
+            and len(stages) == len(downsample) > 1
+            and all(isinstance(layer, nn.Sequential)
+                    and isinstance(layer[-1], nn.Conv2d)
+                    for layer in downsample[1:]))
+
+
+def make_convnext_high_resolution(
+        model: nn.Module,
+        stages: Sequence[int] = CONVNEXT_HIGH_RESOLUTION_STAGES
+) -> nn.Module:
+    """Run the downsampling before the given stages at stride 1, in place.
+
+    Args:
+        model: an mmpretrain ``ConvNeXt``.
+        stages: indices of the stages (1 to len(stages) - 1; 0 is the stem)
+            whose downsampling convolution loses its stride.
+
+    Returns:
+        The same model, for chaining.
+    """
+    if isinstance(stages, int):
+        stages = (stages, )
+    last = len(model.downsample_layers) - 1
+    for index in stages:
+        if isinstance(index, bool) or not isinstance(index, int) or \
+                not 1 <= index <= last:
+            raise ValueError(
+                f'ConvNeXt high resolution: stages must be indices from 1 to '
+                f'{last} (the stages after a 2 x 2 downsampling; 0 is the '
+                f'stem), got {index!r} in stages={tuple(stages)!r}.')
+        layer = model.downsample_layers[index]
+        if isinstance(layer[-1], TrailingPadConv2d):
+            raise ValueError(
+                f'ConvNeXt stage {index} already runs at the resolution of '
+                'the stage before it; leave it out of stages.')
+        layer[-1] = remove_patch_stride(layer[-1])
+    return model
+
+
+@hookimpl
+def brnpa_register_backbones(register):
+    register(HighResolutionBackbone(
+        name='convnext',
+        matches=is_convnext,
+        convert=make_convnext_high_resolution,
+        description='mmpretrain ConvNeXt (v1, v2): the 2 x 2 downsampling '
+        'before stages 2 and 3 at stride 1'))
