@@ -16,7 +16,12 @@ Example::
     maps.query.attention                                   # Q x N x h x w
 
 MAML and ANIL on the same embedding: ``BRNPAMetaLearner`` (``meta.py``).
+Training through mmengine's ``Runner`` (``engine.py``, imported on first
+use so that ``import brnpa_plugins.fewshot`` does not import mmengine):
+``BRNPAFewShotModel``, ``BRNPAEpisodeDataset``, ``brnpa_episode_collate``
+and ``BRNPAEpisodeAccuracy``.
 """
+import importlib
 from .backbones import (ARCHITECTURES, DropBlock, FeatureMapBackbone,
                         FewShotBackbone, build_backbone)
 from .checkpoint import load_checkpoint, load_model_weights, save_checkpoint
@@ -42,4 +47,15 @@ __all__ = [
     'episode_loss', 'evaluate', 'load_checkpoint', 'load_model_weights',
     'percent_result', 'pretrain_epoch', 'run', 'save_checkpoint',
     'save_episode_maps', 'split_episode', 'train_episodes'
-]
+] + ['BRNPAEpisodeAccuracy', 'BRNPAEpisodeDataset', 'BRNPAFewShotModel',
+     'brnpa_episode_collate']
+
+#: Names of ``engine.py`` (mmengine), imported when first asked for.
+_ENGINE = ('BRNPAEpisodeAccuracy', 'BRNPAEpisodeDataset', 'BRNPAFewShotModel',
+           'brnpa_episode_collate')
+
+
+def __getattr__(name: str):
+    if name in _ENGINE:
+        return getattr(importlib.import_module(f'{__name__}.engine'), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

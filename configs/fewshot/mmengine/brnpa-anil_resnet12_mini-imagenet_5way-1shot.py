@@ -1,0 +1,18 @@
+# ANIL on BR-NPA through mmengine's Runner: a linear head on the concatenated
+# part vectors is adapted on each support set (learn2learn's MAML on the
+# head only); the query loss trains the embedding and the head's initial
+# weights. Episodes, validation, test and hooks come from the ProtoNet
+# config; as there, no base-class pre-training phase.
+_base_ = ['brnpa-protonet_resnet12_mini-imagenet_5way-1shot.py']
+
+model = dict(
+    meta=dict(
+        _delete_=True,  # None in the base config
+        algorithm='anil',
+        ways=5,  # the episodes' ways
+        inner_lr=0.1,
+        adaptation_steps=5,
+        eval_adaptation_steps=10,
+        first_order=False))
+optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=1e-3))
+param_scheduler = None

@@ -1,0 +1,257 @@
+"""Few-shot episodes through mmengine's real Runner, on the tiny pickles."""
+import os
+import random
+import subprocess
+import sys
+import uuid
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from brnpa_plugins.fewshot import (BRNPAEpisodeDataset, BRNPAFewShotModel,
+                                   brnpa_episode_collate)
+from brnpa_plugins.fewshot import load_checkpoint
+from brnpa_plugins.fewshot.engine import BRNPAEpisodeSampler
+
+from .conftest import CONFIG_DIR, REPO, TINY_OPTIONS, TINY_WIDTHS
+
+CONFIG = os.path.join(CONFIG_DIR, 'mmengine',
+                      'brnpa-protonet_resnet12_mini-imagenet_5way-1shot.py')
+ANIL = os.path.join(CONFIG_DIR, 'mmengine',
+                    'brnpa-anil_resnet12_mini-imagenet_5way-1shot.py')
+EPISODES = {'train_dataloader': 8, 'val_dataloader': 3,
+            'test_dataloader': 4}
+
+
+#: The config's loop and sampler, and mmengine's own.
+LOOPS = {
+    'episode': None,
+    'mmengine': (dict(type='IterBasedTrainLoop'),
+                 dict(type='InfiniteSampler', shuffle=False)),
+}
+
+
+def tiny_config(root, work_dir, max_iters, loop='episode', config=CONFIG,
+                **model):
+    """The mmengine config on 32 px tiny data, checkpointed every 2
+    episodes."""
+    cfg = Config.fromfile(config)
+    cfg.work_dir = str(work_dir)
+    # mmengine keeps one message hub (with the best score) per experiment
+    # name, which is the config name and the second the runner starts.
+    cfg.experiment_name = f'fewshot-{uuid.uuid4().hex}'
+    cfg.model.learner.widths = TINY_WIDTHS
+    cfg.model.update(model)
+    if LOOPS[loop] is not None:
+        cfg.train_cfg.update(LOOPS[loop][0])
+        cfg.train_dataloader.sampler = LOOPS[loop][1]
+    cfg.train_cfg.update(max_iters=max_iters, val_interval=2)
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.logger.interval = 1
+    for name, count in EPISODES.items():
+        loader = cfg[name]
+        loader.update(num_workers=0, persistent_workers=False)
+        loader.dataset.update(root=root, image_size=32, shots=2, queries=2,
+                              num_episodes=count)
+    if loop == 'episode':  # a worker process, kept across the resume
+        cfg.train_dataloader.update(num_workers=1, persistent_workers=True)
+    return cfg
+
+
+def weights(runner):
+    return {k: v.clone() for k, v in runner.model.state_dict().items()}
+
+
+@pytest.mark.parametrize('loop', sorted(LOOPS))
+def test_train_resume_and_test_in_percent(pickle_root, tmp_path, loop):
+    straight = Runner.from_cfg(tiny_config(pickle_root, tmp_path / 'a', 4,
+                                           loop))
+    straight.train()
+    expected = weights(straight)
+
+    first = Runner.from_cfg(tiny_config(pickle_root, tmp_path / 'b', 2,
+                                        loop))
+    first.train()
+    assert os.path.isfile(tmp_path / 'b' / 'iter_2.pth')
+    # A plain torch.load (weights_only) reads the runner's checkpoint.
+    saved = torch.load(tmp_path / 'b' / 'iter_2.pth')
+    assert saved['meta']['iter'] == 2
+    assert any(name.startswith('best_fewshot_accuracy_iter_2')
+               for name in os.listdir(tmp_path / 'b'))
+
+    cfg = tiny_config(pickle_root, tmp_path / 'b', 4, loop)
+    cfg.resume = True
+    resumed = Runner.from_cfg(cfg)
+    resumed.train()
+    assert resumed.iter == 4
+    assert torch.load(tmp_path / 'b' / 'iter_4.pth')['meta']['iter'] == 4
+    # Episodes 3 and 4 after the resume are those of the straight run, and
+    # the optimiser state came back: the same weights.
+    result = weights(resumed)
+    assert result.keys() == expected.keys()
+    for name, value in expected.items():
+        torch.testing.assert_close(result[name], value, msg=name)
+    if loop == 'episode':  # the indices started at the resumed iteration
+        assert resumed.train_loop.dataloader.sampler.start == 2
+
+    metrics = resumed.test()
+    assert metrics['fewshot/episodes'] == EPISODES['test_dataloader']
+    assert 0 <= metrics['fewshot/ci95']
+    # Percent of the queries the model gets right, episode by episode.
+    dataset = resumed.test_dataloader.dataset
+    learner = resumed.model.learner.eval()
+    accuracies = []
+    with torch.no_grad():
+        for index in range(len(dataset)):
+            item = dataset[index]
+            logits = learner(item['inputs']['support'],
+                             item['data_samples']['support_labels'],
+                             item['inputs']['query'])
+            labels = item['data_samples']['query_labels']
+            accuracies.append((logits.argmax(1) == labels).double().mean())
+    assert metrics['fewshot/accuracy'] == pytest.approx(
+        100 * torch.stack(accuracies).mean().item())
+
+
+#: Where each algorithm keeps its head and its embedding.
+META_PARTS = {'anil': ('learner.head.', 'learner.embedding.backbone.'),
+              'maml': ('learner.maml.module.head.',
+                       'learner.maml.module.embedding.backbone.')}
+
+
+@pytest.mark.parametrize('algorithm', sorted(META_PARTS))
+def test_meta_learners_train_and_test(pickle_root, tmp_path, algorithm):
+    # The ANIL config, with fewer adaptation steps, and MAML on Conv-4.
+    cfg = tiny_config(pickle_root, tmp_path, 2, config=ANIL)
+    cfg.model.meta.update(algorithm=algorithm, adaptation_steps=1,
+                          eval_adaptation_steps=2)
+    if algorithm == 'maml':
+        cfg.model.learner.update(backbone='conv4', widths=(8, 8, 8, 8))
+    runner = Runner.from_cfg(cfg)
+    assert type(runner.model.learner).__name__ == 'BRNPAMetaLearner'
+    assert runner.model.learner.algorithm == algorithm
+    before = weights(runner)
+    runner.train()
+    assert type(runner.optim_wrapper.optimizer).__name__ == 'Adam'
+    assert not runner.param_schedulers
+    after = weights(runner)
+    changed = [name for name in before
+               if not torch.equal(before[name], after[name])]
+    for part in META_PARTS[algorithm]:
+        assert any(name.startswith(part) for name in changed), part
+    metrics = runner.test()
+    assert 0 <= metrics['fewshot/accuracy'] <= 100
+    assert metrics['fewshot/episodes'] == EPISODES['test_dataloader']
+
+
+def test_episodes_start_from_a_pretraining_checkpoint(train_fewshot,
+                                                      pickle_root, tmp_path):
+    """Base-class pre-training by tools/train_fewshot.py, then episodes
+    through the Runner from its weights."""
+    config = os.path.join(
+        CONFIG_DIR, 'brnpa-protonet_resnet12_mini-imagenet_5way-1shot.py')
+    train_fewshot([config, '--work-dir', str(tmp_path / 'pre'),
+                   '--cfg-options', f'data.root={pickle_root}',
+                   *TINY_OPTIONS, 'train.episodes=0', 'test.episodes=1'])
+    path = str(tmp_path / 'pre' / 'latest.pth')
+    pretrained = load_checkpoint(path)['model']
+    cfg = tiny_config(pickle_root, tmp_path / 'episodes', 2,
+                      learner_checkpoint=path)
+    runner = Runner.from_cfg(cfg)
+    loaded = runner.model.learner.state_dict()
+    assert loaded.keys() == pretrained.keys()
+    for name, value in pretrained.items():
+        assert torch.equal(loaded[name], value), name
+    runner.train()
+    trained = runner.model.learner.state_dict()
+    assert any(not torch.equal(trained[name], value)
+               for name, value in pretrained.items())
+
+    cfg.model.learner.widths = (8, 16, 32, 32)  # not the pre-trained model
+    with pytest.raises(RuntimeError, match='model.learner_checkpoint'):
+        Runner.from_cfg(cfg)
+
+
+def test_episodes_are_fixed_by_seed_and_index(pickle_root):
+    def dataset(seed):
+        return BRNPAEpisodeDataset('mini-imagenet', pickle_root, 'validation',
+                                   ways=3, shots=1, queries=2,
+                                   num_episodes=3, seed=seed, image_size=16)
+
+    state = random.getstate()
+    first, again, other = dataset(1), dataset(1), dataset(2)
+    episode = first[1]
+    assert random.getstate() == state
+    for part in ('support', 'query'):
+        assert torch.equal(episode['inputs'][part], again[1]['inputs'][part])
+        assert not torch.equal(episode['inputs'][part],
+                               first[2]['inputs'][part])
+        assert not torch.equal(episode['inputs'][part],
+                               other[1]['inputs'][part])
+    assert episode['inputs']['support'].shape == (3, 3, 16, 16)
+    assert episode['data_samples']['query_labels'].tolist() == [0, 0, 1, 1,
+                                                                2, 2]
+    with pytest.raises(IndexError, match='num_episodes'):
+        first[3]
+
+
+def test_errors_name_the_setting(pickle_root):
+    with pytest.raises(ValueError, match='batch_size=1'):
+        brnpa_episode_collate([{}, {}])
+    with pytest.raises(ValueError, match='model.meta.ways'):
+        BRNPAFewShotModel(learner=dict(widths=TINY_WIDTHS),
+                          meta=dict(algorithm='anil'))
+    with pytest.raises(TypeError, match="did you mean 'num_parts'"):
+        BRNPAFewShotModel(learner=dict(widths=TINY_WIDTHS, num_part=2))
+    with pytest.raises(ValueError, match='num_episodes'):
+        BRNPAEpisodeDataset('mini-imagenet', pickle_root, 'test', ways=2,
+                            shots=1, queries=1, num_episodes=0)
+    with pytest.raises(FileNotFoundError, match='mini-imagenet-cache-test'):
+        BRNPAEpisodeDataset('mini-imagenet', os.path.join(pickle_root, 'x'),
+                            'test', ways=2, shots=1, queries=1,
+                            num_episodes=1)
+    model = BRNPAFewShotModel(learner=dict(widths=TINY_WIDTHS))
+    with pytest.raises(ValueError, match="got 'losses'"):
+        model({}, {}, mode='losses')
+    with pytest.raises(ValueError, match='inputs.query'):
+        model(dict(support=torch.zeros(1, 3, 8, 8)),
+              dict(support_labels=torch.zeros(1), query_labels=None),
+              mode='loss')
+
+
+def test_the_sampler_strides_over_processes_and_resumes():
+    sampler = BRNPAEpisodeSampler(range(5))
+    sampler.rank, sampler.world_size = 1, 2
+    indices = iter(sampler)
+    assert [next(indices) for _ in range(4)] == [1, 3, 0, 2]
+    sampler.start = 2
+    indices = iter(sampler)
+    assert [next(indices) for _ in range(2)] == [0, 2]
+
+
+def test_two_processes_through_tools_train(pickle_root, tmp_path):
+    """torchrun, two CPU processes (gloo), mmengine's DDP wrapper."""
+    options = [f'{loader}_dataloader.{key}' for loader in ('train', 'val',
+                                                            'test')
+               for key in ('dataset.root=' + pickle_root,
+                           'dataset.image_size=32', 'dataset.shots=2',
+                           'dataset.queries=2', 'dataset.num_episodes=3',
+                           'num_workers=0', 'persistent_workers=False')]
+    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
+               '--nproc_per_node=2', os.path.join(REPO, 'tools', 'train.py'),
+               CONFIG, '--launcher', 'pytorch', '--work-dir', str(tmp_path),
+               '--cfg-options', *options,
+               f'model.learner.widths={TINY_WIDTHS}', 'train_cfg.max_iters=2',
+               'env_cfg.dist_cfg.backend=gloo',
+               'model_wrapper_cfg.device_ids=None']
+    result = subprocess.run(command, cwd=REPO, capture_output=True,
+                            text=True, timeout=300,
+                            env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'Distributed training: True' in result.stdout + result.stderr
+    assert torch.load(tmp_path / 'iter_2.pth')['meta']['iter'] == 2
+    # The three validation episodes, shared out over the two processes and
+    # gathered again.
+    assert 'fewshot/episodes: 3' in result.stdout + result.stderr
