@@ -110,6 +110,15 @@ def overlay_maps(image: np.ndarray, attention: torch.Tensor,
     return Image.fromarray(np.concatenate(row, axis=1))
 
 
+def _target(datamanager, dataset_name: str) -> str:
+    """``dataset_name``, or the first target, checked against the loaders."""
+    dataset_name = dataset_name or datamanager.targets[0]
+    if dataset_name not in datamanager.test_loader:
+        raise ValueError(f'unknown target {dataset_name!r}; the data manager '
+                         f'has {list(datamanager.test_loader)}')
+    return dataset_name
+
+
 @torch.no_grad()
 def visualize_actmap(model,
                      datamanager,
@@ -136,10 +145,7 @@ def visualize_actmap(model,
     network = _attending(model)
     if max_images < 0:
         raise ValueError(f'max_images must be >= 0, got {max_images}')
-    dataset_name = dataset_name or datamanager.targets[0]
-    if dataset_name not in datamanager.test_loader:
-        raise ValueError(f'unknown target {dataset_name!r}; the data manager '
-                         f'has {list(datamanager.test_loader)}')
+    dataset_name = _target(datamanager, dataset_name)
     network.eval()
     device = next(network.parameters()).device
     written = []
@@ -193,10 +199,7 @@ def visualize_matches(model,
     network = _attending(model)
     if num_queries < 1:
         raise ValueError(f'num_queries must be >= 1, got {num_queries}')
-    dataset_name = dataset_name or datamanager.targets[0]
-    if dataset_name not in datamanager.test_loader:
-        raise ValueError(f'unknown target {dataset_name!r}; the data manager '
-                         f'has {list(datamanager.test_loader)}')
+    dataset_name = _target(datamanager, dataset_name)
     model.eval()
     device = next(model.parameters()).device
     loaders = datamanager.test_loader[dataset_name]
