@@ -57,3 +57,23 @@ def kill_during_save():
     """kill_during_save(pattern, script, *args, nth=1) -> the temporary file
     (see tests/stall_in_save.py)."""
     return _kill_during_save
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """Forget the mmengine default scopes a test's runners created.
+
+    mmengine keeps the scope of the last Runner built process-wide: after a
+    runner of another scope (the few-shot configs use ``mmengine``), a
+    registry build elsewhere would look in that scope's registry.
+    """
+    import sys
+    known = set()
+    if 'mmengine.registry' in sys.modules:
+        from mmengine.registry import DefaultScope
+        known = set(DefaultScope._instance_dict)
+    yield
+    if 'mmengine.registry' in sys.modules:
+        from mmengine.registry import DefaultScope
+        for name in set(DefaultScope._instance_dict) - known:
+            del DefaultScope._instance_dict[name]
