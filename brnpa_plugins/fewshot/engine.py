@@ -8,8 +8,9 @@ Registered in mmengine's root registries (a config's ``custom_imports``):
     one episode: ``inputs=dict(support=..., query=...)`` and
     ``data_samples=dict(support_labels=..., query_labels=...)``. In
     ``'loss'`` mode it returns ``{'loss': ..., 'accuracy': ...}`` (the loss
-    of :func:`~.training.episode_loss`), in ``'predict'`` mode one dict per
-    episode with the query logits, predictions, labels and accuracy.
+    of :func:`~.training.episode_loss`, with ``distill`` the distillation
+    loss from a frozen teacher), in ``'predict'`` mode one dict per episode
+    with the query logits, predictions, labels and accuracy.
 ``BRNPAEpisodeDataset`` (``DATASETS``)
     ``num_episodes`` learn2learn tasks over one split, built by
     :func:`~.data.build_dataset` and :func:`~.episodes.build_taskset`.
@@ -30,20 +31,26 @@ Registered in mmengine's root registries (a config's ``custom_imports``):
     resumed iteration, so nothing is loaded twice, and the episodes are
     those an uninterrupted run trains on.
 
+``BRNPAEpisodeMapsHook`` (``HOOKS``)
+    After testing, saves the ranked maps of one test episode as PNG files
+    in ``work_dir/maps`` (:func:`~.visualize.save_episode_maps`).
+
 ``ValLoop`` / ``TestLoop`` evaluate on the fixed episodes of the validation
 and test splits. See ``configs/fewshot/mmengine/`` and ``docs/fewshot.md``.
 """
 import contextlib
 import logging
+import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import torch
-from mmengine.dist import get_dist_info
+from mmengine.dist import get_dist_info, is_main_process
 from mmengine.evaluator import BaseMetric
+from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import BaseModel
-from mmengine.registry import (DATA_SAMPLERS, DATASETS, FUNCTIONS, LOOPS,
-                               METRICS, MODELS)
+from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.registry import (DATA_SAMPLERS, DATASETS, FUNCTIONS, HOOKS,
+                               LOOPS, METRICS, MODELS)
 from mmengine.runner import IterBasedTrainLoop
 from torch.utils.data import Dataset, Sampler
 
@@ -54,8 +61,9 @@ from .data import (BENCHMARKS, IMAGENET_MEAN, IMAGENET_STD, SPLITS,
 from .episodes import Episode, build_taskset, split_episode
 from .meta import BRNPAMetaLearner
 from .protonet import BRNPAProtoNet
-from .training import (_accuracy, confidence_interval, episode_loss,
-                       percent_result, python_random_seed)
+from .training import (_accuracy, build_distillation, confidence_interval,
+                       episode_loss, percent_result, python_random_seed)
+from .visualize import save_episode_maps
 
 #: Seeds of episode ``i`` are ``seed * SEED_STRIDE + i``: the episodes of
 #: two seeds never overlap for fewer than SEED_STRIDE episodes.
@@ -140,6 +148,8 @@ class BRNPAEpisodeDataset(Dataset):
         self.num_episodes = num_episodes
         self.seed = seed
         self.channels = channels
+        self.mean = tuple(mean)
+        self.std = tuple(std)
         self.metainfo = dict(benchmark=benchmark, split=split, ways=ways,
                              shots=shots, queries=queries)
         self.taskset = build_taskset(
@@ -203,6 +213,15 @@ class BRNPAFewShotModel(BaseModel):
             of a ``tools/train_fewshot.py`` checkpoint (e.g. the
             ``latest.pth`` of its base-class pre-training) or a bare state
             dict of the same learner; a ``resume`` then replaces them.
+        distill (dict, optional): Knowledge distillation from a frozen
+            teacher, as ``distill`` of ``tools/train_fewshot.py``:
+            ``teacher_checkpoint`` (required: its ``best.pth`` or
+            ``latest.pth``), ``teacher_model`` (the teacher's
+            ``BRNPAProtoNet`` arguments that differ from ``learner``, e.g.
+            ``dict(high_resolution=False)``), ``temperature`` and ``alpha``.
+            The ``'loss'`` mode then returns the distillation loss of
+            :func:`~.training.episode_loss`. The teacher is not part of the
+            model's weights (nor of its checkpoints). None: cross-entropy.
         data_preprocessor (dict, optional): mmengine's; None moves the
             episode to the model's device.
         init_cfg (dict, optional): mmengine's initialisation config.
@@ -212,6 +231,7 @@ class BRNPAFewShotModel(BaseModel):
                  learner: Optional[Dict[str, Any]] = None,
                  meta: Optional[Dict[str, Any]] = None,
                  learner_checkpoint: Optional[str] = None,
+                 distill: Optional[Dict[str, Any]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor,
@@ -233,6 +253,10 @@ class BRNPAFewShotModel(BaseModel):
                                'run that saved it are needed)'):
                 load_model_weights(network, learner_checkpoint)
         self.learner = network
+        # A plain attribute, not a submodule: the frozen teacher stays out of
+        # the state dict, the optimiser and model.train().
+        self.distillation = None if distill is None else _distillation(
+            dict(learner or {}), dict(distill))
 
     def forward(self,
                 inputs: Dict[str, torch.Tensor],
@@ -245,7 +269,10 @@ class BRNPAFewShotModel(BaseModel):
                              f'"predict" or "tensor", got {mode!r}')
         episode = _episode(inputs, data_samples)
         if mode == 'loss':
-            loss, logits = episode_loss(self.learner, episode)
+            distillation = self.distillation
+            if distillation is not None:
+                _follow(distillation.teacher, episode.query.device)
+            loss, logits = episode_loss(self.learner, episode, distillation)
             accuracy = _accuracy(logits.detach(), episode.query_labels)
             return {'loss': loss, 'accuracy': 100 * accuracy}
         logits = self.learner(episode.support, episode.support_labels,
@@ -257,6 +284,46 @@ class BRNPAFewShotModel(BaseModel):
         return [dict(logits=logits.detach(), pred_label=predictions,
                      gt_label=episode.query_labels,
                      accuracy=correct / predictions.numel())]
+
+
+#: The keys of ``model.distill``, with their defaults (None: required).
+DISTILL_KEYS = dict(teacher_checkpoint=None, teacher_model=None,
+                    temperature=1.0, alpha=1.0)
+
+
+def _distillation(learner: Dict[str, Any], distill: Dict[str, Any]):
+    """The frozen teacher of ``model.distill``, built and loaded as
+    ``tools/train_fewshot.py`` builds its ``distill`` teacher."""
+    unknown = sorted(set(distill) - set(DISTILL_KEYS))
+    if unknown:
+        raise ValueError(f'BRNPAFewShotModel: model.distill.{unknown[0]} is '
+                         'not a key of model.distill (its keys: '
+                         f'{sorted(DISTILL_KEYS)})')
+    distill = {**DISTILL_KEYS, **distill}
+    checkpoint = distill['teacher_checkpoint']
+    if checkpoint is None:
+        raise ValueError(
+            'BRNPAFewShotModel: model.distill.teacher_checkpoint is required '
+            '(the best.pth or latest.pth of the teacher trained by '
+            'tools/train_fewshot.py)')
+    teacher = BRNPAProtoNet(**{**learner,
+                               **dict(distill['teacher_model'] or {})})
+    with errors_naming('cannot load the teacher checkpoint '
+                       f'model.distill.teacher_checkpoint={checkpoint!r} '
+                       'into the BRNPAProtoNet of model.learner updated by '
+                       'model.distill.teacher_model'):
+        load_model_weights(teacher, checkpoint)
+    print_log(f'distilling from {checkpoint}', logger='current',
+              level=logging.INFO)
+    return build_distillation(teacher, distill['temperature'],
+                              distill['alpha'])
+
+
+def _follow(module: torch.nn.Module, device: torch.device) -> None:
+    """Move ``module`` (the teacher, outside the model) to ``device``."""
+    parameter = next(module.parameters(), None)
+    if parameter is not None and parameter.device != device:
+        module.to(device)
 
 
 @METRICS.register_module()
@@ -354,3 +421,64 @@ class BRNPAEpisodeTrainLoop(IterBasedTrainLoop):
                       'episodes already trained are skipped without being '
                       'loaded', logger='current', level=logging.INFO)
         return super().run()
+
+
+@HOOKS.register_module()
+class BRNPAEpisodeMapsHook(Hook):
+    """After testing, save the ranked maps of one test episode.
+
+    Draws episode ``episode`` of the test dataset (a
+    :class:`BRNPAEpisodeDataset`), runs the tested learner's
+    ``forward_with_maps`` on it and writes up to ``max_images`` support and
+    ``max_images`` query images with :func:`~.visualize.save_episode_maps`
+    into ``work_dir/maps`` (the main process only).
+
+    Args:
+        max_images (int): Support and query images each. Defaults to 5.
+        episode (int): Index of the test episode. Defaults to 0.
+        out_dir (str, optional): Where the PNG files go; None:
+            ``work_dir/maps``.
+    """
+    priority = 'LOW'
+
+    def __init__(self, max_images: int = 5, episode: int = 0,
+                 out_dir: Optional[str] = None):
+        check_positive_int(max_images, 'max_images', 'BRNPAEpisodeMapsHook: ')
+        if not isinstance(episode, int) or episode < 0:
+            raise ValueError('BRNPAEpisodeMapsHook: episode must be an '
+                             f'integer >= 0, got {episode!r}')
+        self.max_images = max_images
+        self.episode = episode
+        self.out_dir = out_dir
+        self.paths: List[str] = []
+
+    @torch.no_grad()
+    def after_test(self, runner) -> None:
+        if not is_main_process():
+            return
+        dataset = runner.test_dataloader.dataset
+        if not isinstance(dataset, BRNPAEpisodeDataset):
+            raise TypeError('BRNPAEpisodeMapsHook needs a BRNPAEpisodeDataset '
+                            f'test dataset, got {type(dataset).__name__}')
+        model = runner.model.module if is_model_wrapper(runner.model) \
+            else runner.model
+        learner = model.learner
+        item = dataset[self.episode]
+        device = next(learner.parameters()).device
+        episode = Episode(*(tensor.to(device) for tensor in (
+            item['inputs']['support'], item['data_samples']['support_labels'],
+            item['inputs']['query'], item['data_samples']['query_labels'])))
+        was_training = learner.training
+        learner.eval()
+        try:
+            output = learner.forward_with_maps(
+                episode.support, episode.support_labels, episode.query)
+        finally:
+            learner.train(was_training)
+        directory = self.out_dir or os.path.join(runner.work_dir, 'maps')
+        self.paths = save_episode_maps(directory, episode, output,
+                                       dataset.mean, dataset.std,
+                                       self.max_images)
+        print_log(f'saved {len(self.paths)} ranked-map images of test '
+                  f'episode {self.episode} to {directory}', logger='current',
+                  level=logging.INFO)

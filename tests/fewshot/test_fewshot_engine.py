@@ -13,7 +13,11 @@ from mmengine.runner import Runner
 from brnpa_plugins.fewshot import (BRNPAEpisodeDataset, BRNPAFewShotModel,
                                    brnpa_episode_collate)
 from brnpa_plugins.fewshot import load_checkpoint
+from brnpa_plugins.fewshot.checkpoint import load_model_weights
 from brnpa_plugins.fewshot.engine import BRNPAEpisodeSampler
+from brnpa_plugins.fewshot.episodes import Episode
+from brnpa_plugins.fewshot.protonet import BRNPAProtoNet
+from brnpa_plugins.fewshot.training import build_distillation, episode_loss
 
 from .conftest import CONFIG_DIR, REPO, TINY_OPTIONS, TINY_WIDTHS
 
@@ -21,6 +25,8 @@ CONFIG = os.path.join(CONFIG_DIR, 'mmengine',
                       'brnpa-protonet_resnet12_mini-imagenet_5way-1shot.py')
 ANIL = os.path.join(CONFIG_DIR, 'mmengine',
                     'brnpa-anil_resnet12_mini-imagenet_5way-1shot.py')
+KD = os.path.join(CONFIG_DIR, 'mmengine',
+                  'brnpa-protonet-kd_resnet12_mini-imagenet_5way-1shot.py')
 EPISODES = {'train_dataloader': 8, 'val_dataloader': 3,
             'test_dataloader': 4}
 
@@ -144,6 +150,8 @@ def test_meta_learners_train_and_test(pickle_root, tmp_path, algorithm):
     metrics = runner.test()
     assert 0 <= metrics['fewshot/accuracy'] <= 100
     assert metrics['fewshot/episodes'] == EPISODES['test_dataloader']
+    # The ranked maps of the adapted learner (the config's hook).
+    assert 'query_000.png' in os.listdir(tmp_path / 'maps')
 
 
 def test_episodes_start_from_a_pretraining_checkpoint(train_fewshot,
@@ -255,3 +263,100 @@ def test_two_processes_through_tools_train(pickle_root, tmp_path):
     # The three validation episodes, shared out over the two processes and
     # gathered again.
     assert 'fewshot/episodes: 3' in result.stdout + result.stderr
+
+
+def test_distillation_from_a_low_resolution_teacher(train_fewshot,
+                                                    pickle_root, tmp_path):
+    """A low-resolution teacher trained by tools/train_fewshot.py, then
+    2 Runner episodes of the high-resolution student distilled from it."""
+    config = os.path.join(CONFIG_DIR, 'brnpa-protonet_resnet12-lowres_'
+                          'mini-imagenet_5way-1shot.py')
+    train_fewshot([config, '--work-dir', str(tmp_path / 'teacher'),
+                   '--cfg-options', f'data.root={pickle_root}',
+                   *TINY_OPTIONS, 'train.episodes=0', 'test.episodes=1'])
+    path = str(tmp_path / 'teacher' / 'latest.pth')
+    # The KD config, with this teacher and a softer temperature.
+    cfg = tiny_config(pickle_root, tmp_path / 'student', 2, config=KD)
+    assert cfg.model.distill.teacher_model == dict(high_resolution=False)
+    assert cfg.model.distill.alpha == 0.5
+    cfg.model.distill.update(teacher_checkpoint=path, temperature=4.0)
+    runner = Runner.from_cfg(cfg)
+    model = runner.model
+    teacher = model.distillation.teacher
+    assert model.learner.backbone is not teacher.backbone
+    for name, value in load_checkpoint(path)['model'].items():
+        assert torch.equal(teacher.state_dict()[name], value), name
+    # The teacher is outside the weights the runner trains and saves.
+    assert not any(name.startswith('distillation')
+                   for name in model.state_dict())
+
+    # The loss of the first training episode: the home-made runner's
+    # distillation loss (episode_loss with a Distillation), not the
+    # cross-entropy.
+    item = runner.train_dataloader.dataset[0]
+    episode = Episode(item['inputs']['support'],
+                      item['data_samples']['support_labels'],
+                      item['inputs']['query'],
+                      item['data_samples']['query_labels'])
+    reference = BRNPAProtoNet(**{**dict(cfg.model.learner),
+                                 'high_resolution': False})
+    load_model_weights(reference, path)
+    model.learner.eval()  # batch norm statistics left as they are
+    distilled = model(item['inputs'], item['data_samples'], 'loss')['loss']
+    expected, _ = episode_loss(model.learner, episode, build_distillation(
+        reference, 4.0, 0.5))
+    torch.testing.assert_close(distilled, expected)
+    saved, model.distillation = model.distillation, None
+    plain = model(item['inputs'], item['data_samples'], 'loss')['loss']
+    model.distillation = saved
+    assert abs(distilled.item() - plain.item()) > 1e-4
+
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    student = weights(runner)
+    runner.train()
+    assert runner.iter == 2
+    assert not teacher.training
+    for name, value in before.items():
+        assert torch.equal(teacher.state_dict()[name], value), name
+    assert any(not torch.equal(value, student[name])
+               for name, value in weights(runner).items())
+    assert not any(name.startswith('distillation') for name in
+                   torch.load(tmp_path / 'student' / 'iter_2.pth')
+                   ['state_dict'])
+
+    missing = str(tmp_path / 'none.pth')
+    with pytest.raises(FileNotFoundError,
+                       match='model.distill.teacher_checkpoint'):
+        BRNPAFewShotModel(learner=dict(widths=TINY_WIDTHS),
+                          distill=dict(teacher_checkpoint=missing))
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    with pytest.raises(RuntimeError, match='model.distill.teacher_checkpoint'):
+        BRNPAFewShotModel(learner=dict(widths=TINY_WIDTHS),
+                          distill=dict(teacher_checkpoint=str(empty)))
+    with pytest.raises(ValueError, match='model.distill.teacher_checkpoint'):
+        BRNPAFewShotModel(learner=dict(widths=TINY_WIDTHS), distill=dict())
+    with pytest.raises(ValueError, match='model.distill.temprature'):
+        BRNPAFewShotModel(learner=dict(widths=TINY_WIDTHS),
+                          distill=dict(teacher_checkpoint=path,
+                                       temprature=2.0))
+
+
+def test_ranked_maps_of_a_test_episode_after_testing(pickle_root, tmp_path):
+    cfg = tiny_config(pickle_root, tmp_path, 2)
+    assert [hook['type'] for hook in cfg.custom_hooks] == [
+        'BRNPAEpisodeMapsHook']
+    cfg.custom_hooks[0].update(max_images=2)
+    runner = Runner.from_cfg(cfg)
+    maps = tmp_path / 'maps'
+    assert not maps.exists()
+    runner.test()
+    names = sorted(os.listdir(maps))
+    assert names == ['query_000.png', 'query_001.png', 'support_000.png',
+                     'support_001.png']
+    for name in names:
+        with open(maps / name, 'rb') as stream:
+            assert stream.read(8) == b'\x89PNG\r\n\x1a\n'
+    hook, = [hook for hook in runner.hooks
+             if type(hook).__name__ == 'BRNPAEpisodeMapsHook']
+    assert sorted(os.path.basename(p) for p in hook.paths) == names

@@ -57,7 +57,11 @@ model = dict(
     # The latest.pth of a base-class pre-training by tools/train_fewshot.py
     # (pretrain=..., train.episodes=0) with the same model settings, to
     # start the episodes from; None: the initialisation.
-    learner_checkpoint=None)
+    learner_checkpoint=None,
+    # Distillation from a frozen teacher trained by tools/train_fewshot.py
+    # (see brnpa-protonet-kd_resnet12_mini-imagenet_5way-1shot.py); None:
+    # cross-entropy.
+    distill=None)
 
 # One episode per batch: batch_size=1 and brnpa_episode_collate.
 train_dataloader = dict(
@@ -112,6 +116,8 @@ default_hooks = dict(
                     max_keep_ckpts=3, save_best='fewshot/accuracy',
                     rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'))
+# After testing, the ranked maps of test episode 0 in work_dir/maps.
+custom_hooks = [dict(type='BRNPAEpisodeMapsHook', max_images=5)]
 log_processor = dict(by_epoch=False)
 # For --launcher pytorch only: DDP, one GPU per process (on CPUs add
 # env_cfg.dist_cfg.backend=gloo model_wrapper_cfg.device_ids=None).
