@@ -33,7 +33,6 @@ The last feature map side is that of the backbone's last output.
 """
 import argparse
 import concurrent.futures
-import ctypes
 import logging
 import multiprocessing
 import os
@@ -41,6 +40,8 @@ import platform
 import statistics
 import time
 from typing import NamedTuple
+
+from brnpa_plugins.profiling import peak_memory, start_peak_memory
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
                           'configs', 'brnpa')
@@ -91,38 +92,6 @@ def parse_args(argv=None):
     if args.warmup < 0:
         parser.error('--warmup must be >= 0')
     return args
-
-
-def _status_kib(field: str) -> int:
-    with open('/proc/self/status') as stream:
-        for line in stream:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise RuntimeError(f'{field} not found in /proc/self/status')
-
-
-def _start_peak(device: str) -> int:
-    """Start a peak measurement; returns the current usage in bytes."""
-    import torch
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        return torch.cuda.memory_allocated()
-    # Give freed heap pages back to the system, so that the step's
-    # allocations show in the resident size instead of reusing them, then
-    # reset VmHWM to the current resident size (writing 5 to clear_refs).
-    ctypes.CDLL('libc.so.6').malloc_trim(0)
-    with open('/proc/self/clear_refs', 'w') as stream:
-        stream.write('5')
-    return _status_kib('VmRSS') * 1024
-
-
-def _peak(device: str) -> int:
-    import torch
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated()
-    return _status_kib('VmHWM') * 1024
 
 
 def build(config: str):
@@ -194,13 +163,14 @@ def measure_family(key: str, args) -> dict:
     for repeat in range(args.steps):
         order = (0, 1) if repeat % 2 == 0 else (1, 0)
         for index in order:
-            start_bytes = _start_peak(args.device)
+            start_bytes = start_peak_memory(args.device)
             begin = clock()
             step(*forms[index])
             if args.device == 'cuda':
                 torch.cuda.synchronize()
             times[index].append(clock() - begin)
-            peaks[index].append((_peak(args.device) - start_bytes) / 2**20)
+            peaks[index].append(
+                (peak_memory(args.device) - start_bytes) / 2**20)
     rows = {}
     for index, form in enumerate(('standard', 'high_resolution')):
         rows[form] = dict(

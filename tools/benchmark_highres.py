@@ -22,13 +22,14 @@ the rise of the process's peak resident memory (VmHWM) on a CPU (Linux).
 """
 import argparse
 import concurrent.futures
-import ctypes
 import multiprocessing
 import os
 import platform
 import tempfile
 import time
 from typing import NamedTuple, Optional
+
+from brnpa_plugins.profiling import peak_memory, start_peak_memory
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
                           'configs', 'brnpa')
@@ -77,41 +78,6 @@ def parse_args(argv=None):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1')
     return args
-
-
-def _status_kib(field: str) -> int:
-    with open('/proc/self/status') as stream:
-        for line in stream:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise RuntimeError(f'{field} not found in /proc/self/status')
-
-
-def _reset_peak(device: str) -> int:
-    """Start a peak measurement; returns the current usage in bytes."""
-    import torch
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        return torch.cuda.memory_allocated()
-    try:
-        # Give freed heap memory back to the system, so that the step's
-        # allocations show in the resident size instead of reusing it.
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-        # Writing 5 resets VmHWM to the current resident size.
-        with open('/proc/self/clear_refs', 'w') as stream:
-            stream.write('5')
-    except OSError:
-        pass
-    return _status_kib('VmRSS') * 1024
-
-
-def _peak(device: str) -> int:
-    import torch
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated()
-    return _status_kib('VmHWM') * 1024
 
 
 def _build(config: str, teacher: str, checkpointing: bool):
@@ -200,7 +166,7 @@ def measure(case: Case, args, teacher: str) -> dict:
     # On a CPU the process's CPU time (all threads) is counted: unlike wall
     # time it does not grow when other programs share the cores.
     clock = time.perf_counter if args.device == 'cuda' else time.process_time
-    start_bytes = _reset_peak(args.device)
+    start_bytes = start_peak_memory(args.device)
     times = []
     for step in range(args.iters + 1):
         if args.device == 'cuda':
@@ -213,7 +179,7 @@ def measure(case: Case, args, teacher: str) -> dict:
             torch.cuda.synchronize()
         if step > 0:  # the first step warms up caches and kernels
             times.append(clock() - begin)
-    peak_mib = (_peak(args.device) - start_bytes) / 2**20
+    peak_mib = (peak_memory(args.device) - start_bytes) / 2**20
     with torch.no_grad():
         feature = model.extract_feat(inputs[:1], stage='backbone')[-1]
     modules = list(model.modules())
