@@ -1,4 +1,4 @@
-"""Peak memory of one step, for the benchmark tools.
+"""Peak memory of one step and the machine, for the benchmark tools.
 
 On a GPU, torch's own peak statistics. On a CPU, the rise of the process's
 peak resident size (``VmHWM``): it sees every allocation torch makes, which
@@ -6,6 +6,8 @@ peak resident size (``VmHWM``): it sees every allocation torch makes, which
 the CPU peak is the resident size as the operating system reports it.
 """
 import ctypes
+import os
+import platform
 import resource
 
 
@@ -46,3 +48,25 @@ def peak_memory(device: str) -> int:
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated()
     return _status_kib('VmHWM') * 1024
+
+
+def cpu_name() -> str:
+    """The CPU model (``/proc/cpuinfo``), or what ``platform`` knows."""
+    try:
+        with open('/proc/cpuinfo') as stream:
+            return next(line.split(':', 1)[1].strip() for line in stream
+                        if line.startswith('model name'))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def machine(device: str, threads=None) -> str:
+    """One line naming the device, torch and the thread count, for the
+    benchmark tables; ``threads`` None means torch's current count."""
+    import torch
+    if device == 'cuda':
+        return f'{torch.cuda.get_device_name()}, torch {torch.__version__}'
+    threads = threads or torch.get_num_threads()
+    return (f'{cpu_name()}, {os.cpu_count()} cores, torch '
+            f'{torch.__version__}, {threads} thread'
+            f'{"s" if threads > 1 else ""}')

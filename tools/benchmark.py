@@ -26,7 +26,6 @@ mmpretrain ResNets:
 """
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -42,6 +41,7 @@ import brnpa_plugins.openmmlab  # noqa: E402,F401
 from brnpa_plugins.evaluation import (compute_saliency,  # noqa: E402
                                       perturbation_curves, step_plan)
 from brnpa_plugins.core import atomic_write_text  # noqa: E402
+from brnpa_plugins.profiling import cpu_name  # noqa: E402
 from brnpa_plugins.openmmlab.saliency_metric import \
     saliency_layers  # noqa: E402
 
@@ -231,13 +231,7 @@ def training_step(args, timer, device) -> List[tuple]:
 
 
 def machine(device: torch.device) -> str:
-    cpu = platform.processor() or platform.machine()
-    if os.path.isfile('/proc/cpuinfo'):
-        with open('/proc/cpuinfo') as stream:
-            names = [line.split(':', 1)[1].strip() for line in stream
-                     if line.startswith('model name')]
-        cpu = names[0] if names else cpu
-    text = (f'CPU: {cpu}, {os.cpu_count()} cores, torch '
+    text = (f'CPU: {cpu_name()}, {os.cpu_count()} cores, torch '
             f'{torch.__version__}, {torch.get_num_threads()} threads')
     if device.type == 'cuda':
         text += f', GPU: {torch.cuda.get_device_name(device)}'

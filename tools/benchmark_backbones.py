@@ -36,12 +36,11 @@ import concurrent.futures
 import logging
 import multiprocessing
 import os
-import platform
 import statistics
 import time
 from typing import NamedTuple
 
-from brnpa_plugins.profiling import peak_memory, start_peak_memory
+from brnpa_plugins.profiling import machine, peak_memory, start_peak_memory
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
                           'configs', 'brnpa')
@@ -178,22 +177,6 @@ def measure_family(key: str, args) -> dict:
             seconds=statistics.median(times[index]),
             peak_mib=statistics.median(peaks[index]))
     return dict(family=family.name, **rows)
-
-
-def machine(device: str, threads) -> str:
-    import torch
-    if device == 'cuda':
-        return f'{torch.cuda.get_device_name()}, torch {torch.__version__}'
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as stream:
-            cpu = next(line.split(':', 1)[1].strip() for line in stream
-                       if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    threads = threads or torch.get_num_threads()
-    return (f'{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, '
-            f'{threads} thread{"s" if threads > 1 else ""}')
 
 
 def table(results, args) -> str:

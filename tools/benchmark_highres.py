@@ -24,12 +24,11 @@ import argparse
 import concurrent.futures
 import multiprocessing
 import os
-import platform
 import tempfile
 import time
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
-from brnpa_plugins.profiling import peak_memory, start_peak_memory
+from brnpa_plugins.profiling import machine, peak_memory, start_peak_memory
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
                           'configs', 'brnpa')
@@ -191,22 +190,6 @@ def measure(case: Case, args, teacher: str) -> dict:
         gmacs=forward_gmacs(model, modules, inputs[:1], samples[:1]),
         seconds_per_image=sum(times) / len(times) / args.batch_size,
         peak_mib=peak_mib)
-
-
-def machine(device: str, threads: Optional[int]) -> str:
-    import torch
-    if device == 'cuda':
-        return f'{torch.cuda.get_device_name()}, torch {torch.__version__}'
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as stream:
-            cpu = next(line.split(':', 1)[1].strip() for line in stream
-                       if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    threads = threads or torch.get_num_threads()
-    return (f'{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, '
-            f'{threads} thread{"s" if threads > 1 else ""}')
 
 
 def table(rows, args) -> str:
