@@ -100,6 +100,24 @@ class TrailingPadConv2d(nn.Conv2d):
         return super().forward(nn.functional.pad(x, (0, pad_w, 0, pad_h)))
 
 
+def check_stage_indices(stages, last: int, family: str,
+                        meaning: str) -> tuple:
+    """``stages`` (an int or a sequence) as a tuple of indices 1..``last``.
+
+    Raises:
+        ValueError: naming ``family``, the bad index and what the indices
+            mean (``meaning``, e.g. 'the stages after a patch merging').
+    """
+    stages = (stages, ) if isinstance(stages, int) else tuple(stages)
+    for index in stages:
+        if isinstance(index, bool) or not isinstance(index, int) or \
+                not 1 <= index <= last:
+            raise ValueError(
+                f'{family} high resolution: stages must be indices from 1 to '
+                f'{last} ({meaning}), got {index!r} in stages={stages!r}.')
+    return stages
+
+
 def remove_patch_stride(conv: nn.Conv2d) -> TrailingPadConv2d:
     """The same convolution (the same parameters) at stride 1, same size.
 

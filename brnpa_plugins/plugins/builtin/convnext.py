@@ -12,7 +12,8 @@ from typing import Sequence
 
 from torch import nn
 
-from ...core.highres import TrailingPadConv2d, remove_patch_stride
+from ...core.highres import (TrailingPadConv2d, check_stage_indices,
+                             remove_patch_stride)
 from ..backbones import HighResolutionBackbone
 from ..hookspecs import hookimpl
 
@@ -47,16 +48,10 @@ def make_convnext_high_resolution(
     Returns:
         The same model, for chaining.
     """
-    if isinstance(stages, int):
-        stages = (stages, )
-    last = len(model.downsample_layers) - 1
+    stages = check_stage_indices(
+        stages, len(model.downsample_layers) - 1, 'ConvNeXt',
+        'the stages after a 2 x 2 downsampling; 0 is the stem')
     for index in stages:
-        if isinstance(index, bool) or not isinstance(index, int) or \
-                not 1 <= index <= last:
-            raise ValueError(
-                f'ConvNeXt high resolution: stages must be indices from 1 to '
-                f'{last} (the stages after a 2 x 2 downsampling; 0 is the '
-                f'stem), got {index!r} in stages={tuple(stages)!r}.')
         layer = model.downsample_layers[index]
         if isinstance(layer[-1], TrailingPadConv2d):
             raise ValueError(

@@ -12,6 +12,7 @@ size: Swin pads a grid the window does not divide, and the standard sizes
 """
 from torch import nn
 
+from ...core.highres import check_stage_indices
 from ..backbones import HighResolutionBackbone
 from ..hookspecs import hookimpl
 
@@ -39,17 +40,9 @@ def make_swin_high_resolution(model: nn.Module, stages=None) -> nn.Module:
         The same model, for chaining.
     """
     last = len(model.stages) - 1
-    if stages is None:
-        stages = (last, )
-    elif isinstance(stages, int):
-        stages = (stages, )
+    stages = check_stage_indices(last if stages is None else stages, last,
+                                 'Swin', 'the stages after a patch merging')
     for index in stages:
-        if isinstance(index, bool) or not isinstance(index, int) or \
-                not 1 <= index <= last:
-            raise ValueError(
-                f'Swin high resolution: stages must be indices from 1 to '
-                f'{last} (the stages after a patch merging), got {index!r} '
-                f'in stages={tuple(stages)!r}.')
         merging = model.stages[index - 1].downsample
         sampler = merging.sampler
         size = nn.modules.utils._pair(sampler.kernel_size)
