@@ -1,13 +1,18 @@
 """Post-hoc explanations of a plain CNN through the ``grad-cam`` package.
 
 Grad-CAM, Grad-CAM++, Score-CAM and Ablation-CAM read the feature map of
-``layers.features`` (the last convolutional stage) and return maps at the
-image's resolution, min-max normalised, as the package computes them.
+``layers.features`` (the last convolutional stage; for a transformer its
+tokens, arranged on their grid by :func:`~.saliency.feature_map`) and return
+maps at the image's resolution, min-max normalised, as the package computes
+them.
 """
+import functools
 from typing import Callable
 
 import torch
 from torch import Tensor, nn
+
+from .saliency import feature_map
 
 #: Method name -> class name in ``pytorch_grad_cam``.
 CAM_CLASSES = {
@@ -51,6 +56,9 @@ def cam_method(name: str) -> Callable[..., Tensor]:
             raise ValueError(f'{name} needs layers.features, the last '
                              'convolutional stage of the model, to read.')
         kwargs = {'batch_size': batch_size} if name == 'ablationcam' else {}
+        if getattr(layers, 'extra_tokens', None) is not None:
+            kwargs['reshape_transform'] = functools.partial(
+                feature_map, layers, image_size=images.shape[-2:])
         maps = []
         # Gradients are needed even when called from a no_grad evaluation.
         with torch.enable_grad(), cam_class(

@@ -22,11 +22,13 @@ attention model's own saliency, spec section 7: its most active map times
 the norm map), ``attention-all`` (all its maps), ``brnpa`` (the same map,
 found in any model that contains the core grouping), ``norm`` (the
 feature-norm map of any CNN), ``gradcam``, ``gradcam++``, ``scorecam``,
-``ablationcam`` (through the grad-cam package), ``rise``, and the controls
+``ablationcam`` (through the grad-cam package), ``rise``, ``rollout``
+(attention rollout of a vision transformer), and the controls
 of :mod:`.controls` (``random``, ``gaussian``, ``saturation``, ``oracle``,
 ``anti-oracle``).
 """
-from typing import Any, NamedTuple, Optional
+import math
+from typing import Any, NamedTuple, Optional, Tuple
 
 from torch import Tensor, nn
 
@@ -45,9 +47,53 @@ class SaliencyLayers(NamedTuple):
             (B x N x h x w), ``norm`` (B x h x w) and, to rank the maps,
             ``activity`` (B x N), such as ``BRNPANeck`` or ``BCNNNeck``;
             None for a plain CNN.
+        extra_tokens: None when ``features`` outputs maps; for a
+            transformer whose ``features`` outputs B x (T + h * w) x C
+            tokens, the number T of tokens before the grid
+            (:func:`feature_map` turns them into maps).
+        class_token: whether the classifier reads the first token (for
+            attention rollout).
     """
     features: Optional[nn.Module] = None
     attention: Optional[nn.Module] = None
+    extra_tokens: Optional[int] = None
+    class_token: bool = False
+
+
+def token_grid(tokens: int, image_size: Tuple[int, int]) -> Tuple[int, int]:
+    """The h x w grid of ``tokens`` cells whose shape is closest to the
+    image's (h / w nearest to H / W), e.g. 144 tokens of a 96 x 96 image
+    are 12 x 12.
+
+    Raises:
+        ValueError: ``tokens`` is not positive.
+    """
+    if tokens < 1:
+        raise ValueError(f'no grid tokens to arrange (got {tokens})')
+    height, width = image_size
+    divisors = [d for d in range(1, math.isqrt(tokens) + 1)
+                if tokens % d == 0]
+    shapes = {(d, tokens // d) for d in divisors} | \
+        {(tokens // d, d) for d in divisors}
+    return min(shapes, key=lambda hw: abs(math.log(hw[0] * width /
+                                                   (hw[1] * height))))
+
+
+def feature_map(layers: SaliencyLayers, output,
+                image_size: Tuple[int, int]) -> Tensor:
+    """What ``layers.features`` outputs, as B x C x h x w maps.
+
+    A tuple or list counts by its last item. Transformer tokens
+    (``layers.extra_tokens`` set) lose the extra tokens and are arranged on
+    the grid of :func:`token_grid`.
+    """
+    if isinstance(output, (tuple, list)):
+        output = output[-1]
+    if layers.extra_tokens is None:
+        return output
+    tokens = output[:, layers.extra_tokens:]
+    height, width = token_grid(tokens.shape[1], image_size)
+    return tokens.reshape(len(tokens), height, width, -1).permute(0, 3, 1, 2)
 
 
 def compute_saliency(name: str, model: nn.Module, images: Tensor,
@@ -114,6 +160,5 @@ def norm_saliency(model: nn.Module, images: Tensor, targets: Tensor,
                   layers: SaliencyLayers) -> Tensor:
     """The feature-norm map of the last stage, min-max normalised."""
     out = layer_output(model, _required(layers, 'features', 'norm'), images)
-    if isinstance(out, (tuple, list)):
-        out = out[-1]
+    out = feature_map(layers, out, images.shape[-2:])
     return min_max_normalize(out.float().norm(dim=1))

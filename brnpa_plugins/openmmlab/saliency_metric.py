@@ -31,27 +31,38 @@ from ..core.maps import saliency_map
 from ..evaluation import (DEFAULT_MAX_STEPS, HIGHER_IS_BETTER,
                           SaliencyLayers, compute_saliency, evaluate_maps)
 from ..evaluation.scoring import check_batch_size
+from ..plugins.backbones import FeatureLayer
 from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD
 
 
 def saliency_layers(model: nn.Module) -> SaliencyLayers:
     """The layers saliency methods read in an mmpretrain ``ImageClassifier``.
 
-    ``features`` is the backbone's last output stage (``layer4`` of a
-    ResNet); ``attention`` is the neck, if any.
+    ``features`` is the layer whose output is the backbone's last feature
+    map, as the backbone family registered through the plugin hook names it
+    (:func:`brnpa_plugins.plugins.feature_layer`: ``layer4`` of a ResNet,
+    the final norm of a ConvNeXt, the final token norm of a ViT or Swin);
+    ``attention`` is the neck, if any.
     """
+    from ..plugins import feature_layer
     backbone = getattr(model, 'backbone', None)
+    found = feature_layer(backbone) if backbone is not None else None
     stage_names = getattr(backbone, 'res_layers', None)
-    if not stage_names:
+    if found is None and stage_names:  # ResNet-D and other ResNet variants
+        last = max(i % len(stage_names) for i in backbone.out_indices)
+        found = FeatureLayer(getattr(backbone, stage_names[last]))
+    if found is None:
         raise ValueError(
-            f'cannot find the last convolutional stage of '
-            f'{type(backbone).__name__}: saliency_layers knows mmpretrain '
-            'ResNet-style backbones (with `res_layers`). Build a '
-            'SaliencyLayers(features=..., attention=...) yourself for others.')
-    last = max(i % len(stage_names) for i in backbone.out_indices)
+            f'cannot find the last feature layer of '
+            f'{type(backbone).__name__}: no registered backbone family '
+            'recognises it (`brnpa plugins` lists them). Register one with a '
+            '`feature_layer` through the `brnpa_register_backbones` hook, or '
+            'build a SaliencyLayers(features=..., attention=...) yourself.')
     return SaliencyLayers(
-        features=getattr(backbone, stage_names[last]),
-        attention=getattr(model, 'neck', None))
+        features=found.module,
+        attention=getattr(model, 'neck', None),
+        extra_tokens=found.extra_tokens,
+        class_token=found.class_token)
 
 
 @METRICS.register_module()

@@ -6,8 +6,8 @@ A third-party plugin is a module that implements hooks of
 ``brnpa_plugins`` entry-point group (see docs/plugins.md).
 """
 from .adapters import Adapter, AdapterUnavailableError
-from .backbones import (HighResolutionBackbone, high_resolution_backbones,
-                        to_high_resolution)
+from .backbones import (FeatureLayer, HighResolutionBackbone, feature_layer,
+                        high_resolution_backbones, to_high_resolution)
 from .hookspecs import hookimpl, hookspec
 from .manager import (DEFAULT_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP,
                       PluginWarning, UnknownNameError,
@@ -19,10 +19,11 @@ from .saliency import SaliencyMethod, get_saliency_method, saliency_methods
 
 __all__ = [
     'Adapter', 'AdapterUnavailableError', 'DEFAULT_PLUGINS',
-    'DISABLE_AUTOLOAD_ENV', 'ENTRY_POINT_GROUP', 'HighResolutionBackbone',
+    'DISABLE_AUTOLOAD_ENV', 'ENTRY_POINT_GROUP', 'FeatureLayer',
+    'HighResolutionBackbone',
     'PluginWarning',
     'SaliencyMethod', 'UnknownNameError',
-    'builtin_adapters', 'get_plugin_manager', 'get_saliency_method',
+    'builtin_adapters', 'feature_layer', 'get_plugin_manager', 'get_saliency_method',
     'high_resolution_backbones', 'hookimpl', 'hookspec', 'plugin_hooks',
     'plugin_problems',
     'plugin_sources', 'registered', 'registered_adapters',

@@ -7,11 +7,29 @@ through it (the torchreid models, for one), so a family a plugin registers
 serves them too.
 """
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, NamedTuple, Optional, Sequence
 
 from torch import nn
 
 from .manager import registered
+
+
+class FeatureLayer(NamedTuple):
+    """The layer of a backbone whose output is its last feature map.
+
+    Saliency methods read it (CAMs weight it, ``norm`` takes its norm).
+
+    Attributes:
+        module: the layer; the backbone's last stage or final norm.
+        extra_tokens: None when ``module`` outputs B x C x h x w maps; for a
+            transformer whose ``module`` outputs B x (T + h * w) x C tokens,
+            the number T of tokens before the grid (class token...).
+        class_token: whether the classifier reads the first token (a ViT
+            with ``out_type='cls_token'``) rather than the grid.
+    """
+    module: nn.Module
+    extra_tokens: Optional[int] = None
+    class_token: bool = False
 
 
 @dataclass(frozen=True)
@@ -27,18 +45,24 @@ class HighResolutionBackbone:
             it; ``stages`` names the stages to run at full resolution (None:
             the family's high-resolution form).
         description (str): One line shown by ``brnpa plugins``.
+        feature_layer (Callable[[nn.Module], FeatureLayer], optional): the
+            :class:`FeatureLayer` of a model of the family, for saliency
+            methods (:func:`feature_layer`).
     """
     name: str
     matches: Callable[[nn.Module], bool]
     convert: Callable[..., nn.Module]
     description: str = ''
+    feature_layer: Optional[Callable[[nn.Module], FeatureLayer]] = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise ValueError('HighResolutionBackbone name must be a non-empty '
                              f'string, got {self.name!r}')
-        for field in ('matches', 'convert'):
-            if not callable(getattr(self, field)):
+        for field in ('matches', 'convert', 'feature_layer'):
+            value = getattr(self, field)
+            if not callable(value) and (field != 'feature_layer'
+                                        or value is not None):
                 raise TypeError(f'HighResolutionBackbone {self.name!r}: '
                                 f'{field} must be callable, got '
                                 f'{getattr(self, field)!r}')
@@ -73,3 +97,12 @@ def to_high_resolution(model: nn.Module,
         f'No registered backbone recognises {type(model).__name__}; known '
         f'families: {sorted(backbones)}. Register one with the '
         '`brnpa_register_backbones` hook (see docs/plugins.md).')
+
+
+def feature_layer(model: nn.Module) -> Optional[FeatureLayer]:
+    """The :class:`FeatureLayer` of ``model``, from the first registered
+    family that matches it and knows its feature layer; None if none does."""
+    for backbone in high_resolution_backbones().values():
+        if backbone.feature_layer is not None and backbone.matches(model):
+            return backbone.feature_layer(model)
+    return None

@@ -14,7 +14,7 @@ from torch import nn
 
 from ...core.highres import (TrailingPadConv2d, check_stage_indices,
                              remove_patch_stride)
-from ..backbones import HighResolutionBackbone
+from ..backbones import FeatureLayer, HighResolutionBackbone
 from ..hookspecs import hookimpl
 
 #: Stages whose downsampling the high-resolution form removes.
@@ -61,11 +61,21 @@ def make_convnext_high_resolution(
     return model
 
 
+def convnext_feature_layer(model: nn.Module) -> FeatureLayer:
+    """The final norm of the last output stage (what a neck reads), or the
+    stage itself when the model pools before that norm."""
+    last = max(i % len(model.stages) for i in model.out_indices)
+    if getattr(model, 'gap_before_final_norm', True):
+        return FeatureLayer(model.stages[last])
+    return FeatureLayer(getattr(model, f'norm{last}'))
+
+
 @hookimpl
 def brnpa_register_backbones(register):
     register(HighResolutionBackbone(
         name='convnext',
         matches=is_convnext,
         convert=make_convnext_high_resolution,
+        feature_layer=convnext_feature_layer,
         description='mmpretrain ConvNeXt (v1, v2): the 2 x 2 downsampling '
         'before stages 2 and 3 at stride 1'))

@@ -9,7 +9,7 @@ from torch import nn
 
 from ...core import make_high_resolution
 from ...core.highres import RESNET_STAGES
-from ..backbones import HighResolutionBackbone
+from ..backbones import FeatureLayer, HighResolutionBackbone
 from ..hookspecs import hookimpl
 
 
@@ -33,11 +33,22 @@ def is_torchvision_style_resnet(model: nn.Module) -> bool:
     return not any(s is not None and _pools(s) for s in shortcuts)
 
 
+def resnet_feature_layer(model: nn.Module) -> FeatureLayer:
+    """The last output stage of an mmpretrain ResNet (``out_indices``),
+    ``layer4`` of others."""
+    names = getattr(model, 'res_layers', None)
+    if names and hasattr(model, 'out_indices'):
+        last = max(i % len(names) for i in model.out_indices)
+        return FeatureLayer(getattr(model, names[last]))
+    return FeatureLayer(model.layer4)
+
+
 @hookimpl
 def brnpa_register_backbones(register):
     register(HighResolutionBackbone(
         name='resnet',
         matches=is_torchvision_style_resnet,
         convert=make_high_resolution,
+        feature_layer=resnet_feature_layer,
         description='torchvision-style ResNets (torchvision, torchreid, '
         'mmpretrain): layer3 and layer4 at stride 1'))

@@ -14,6 +14,7 @@ from ...core.capture import layer_output
 from ...evaluation import controls
 from ...evaluation.posthoc import CAM_CLASSES, cam_method
 from ...evaluation.rise import rise
+from ...evaluation.rollout import attention_rollout
 from ...evaluation.saliency import attention_saliency, norm_saliency
 from ..hookspecs import hookimpl
 from ..saliency import SaliencyMethod
@@ -55,6 +56,8 @@ BUILTIN_METHODS = (
                      f'{CAM_CLASSES[name]} of the grad-cam package')
       for name in CAM_CLASSES),
     SaliencyMethod('rise', rise, 'RISE: random masks, black box'),
+    SaliencyMethod('rollout', attention_rollout,
+                   'attention rollout of a vision transformer'),
     SaliencyMethod('random', controls.uniform_random,
                    'control: uniform noise (seeded)'),
     SaliencyMethod('gaussian', controls.centred_gaussian,

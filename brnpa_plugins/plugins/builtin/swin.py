@@ -13,7 +13,7 @@ size: Swin pads a grid the window does not divide, and the standard sizes
 from torch import nn
 
 from ...core.highres import check_stage_indices
-from ..backbones import HighResolutionBackbone
+from ..backbones import FeatureLayer, HighResolutionBackbone
 from ..hookspecs import hookimpl
 
 
@@ -63,11 +63,18 @@ def make_swin_high_resolution(model: nn.Module, stages=None) -> nn.Module:
     return model
 
 
+def swin_feature_layer(model: nn.Module) -> FeatureLayer:
+    """The final norm of the last output stage: B x h * w x C tokens."""
+    last = max(i % len(model.stages) for i in model.out_indices)
+    return FeatureLayer(getattr(model, f'norm{last}'), extra_tokens=0)
+
+
 @hookimpl
 def brnpa_register_backbones(register):
     register(HighResolutionBackbone(
         name='swin',
         matches=is_swin_transformer,
         convert=make_swin_high_resolution,
+        feature_layer=swin_feature_layer,
         description='mmpretrain SwinTransformer: the last patch merging at '
         'stride 1'))

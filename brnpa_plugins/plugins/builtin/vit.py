@@ -13,7 +13,7 @@ B x C x 2H x 2W maps.
 from torch import nn
 
 from ...core.highres import overlap_patches, resize_grid_embedding
-from ..backbones import HighResolutionBackbone
+from ..backbones import FeatureLayer, HighResolutionBackbone
 from ..hookspecs import hookimpl
 
 
@@ -67,11 +67,23 @@ def make_vit_high_resolution(model: nn.Module, stages=None) -> nn.Module:
     return model
 
 
+def vit_feature_layer(model: nn.Module) -> FeatureLayer:
+    """The tokens of the last output layer, after the final norm when that
+    layer is the last one: B x (extra + h * w) x C."""
+    last = max(i % len(model.layers) for i in model.out_indices)
+    module = model.layers[last]
+    if last == len(model.layers) - 1 and getattr(model, 'final_norm', False):
+        module = model.ln1
+    return FeatureLayer(module, extra_tokens=model.num_extra_tokens,
+                        class_token=model.out_type == 'cls_token')
+
+
 @hookimpl
 def brnpa_register_backbones(register):
     register(HighResolutionBackbone(
         name='vit',
         matches=is_vision_transformer,
         convert=make_vit_high_resolution,
+        feature_layer=vit_feature_layer,
         description='mmpretrain VisionTransformer and DeiT: patch stride '
         'P/2 (overlapping patches), position embedding resized'))
