@@ -31,7 +31,7 @@ class BaseClassifier(nn.Module):
             raise ValueError(
                 f'num_classes must be an integer >= 2, got {num_classes!r}')
         check_probability(dropout, 'dropout', 'BaseClassifier: ',
-                          'set pretrain.dropout (0 turns dropout off).')
+                          'set model.dropout (0 turns dropout off).')
         self.learner = learner
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(learner.embedding_dim, num_classes, bias=False)

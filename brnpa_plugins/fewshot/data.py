@@ -117,7 +117,7 @@ def check_root(benchmark: str, root: str, splits: Sequence[str] = SPLITS,
     if benchmark == FOLDER:
         expected = '\n'.join(f'  {os.path.join(root, d, "<class>", "<image>")}'
                               for d in layouts[0])
-        fix = 'Rename the split folders with data.split_dirs.'
+        fix = 'Rename the split folders with the datasets\' split_dirs.'
     else:
         expected = '\n  or\n'.join('\n'.join(f'  {os.path.join(root, p)}'
                                              for p in layout)
@@ -128,7 +128,9 @@ def check_root(benchmark: str, root: str, splits: Sequence[str] = SPLITS,
                'learn2learn.vision.benchmarks.get_tasksets'
                f'({benchmark!r}, root=...)) and copy them there.')
     check_dataset_root(benchmark, root, layouts, expected,
-                       fix + ' Or set data.root to the folder that holds '
+                       fix + ' Or set the datasets\' root (--cfg-options '
+                       'train_dataloader.dataset.root=... and the val and '
+                       'test ones) to the folder that holds '
                        'them.')
 
 
@@ -153,13 +155,13 @@ def build_transform(image_size: int,
     """
     check_positive_int(image_size, 'image_size')
     if channels not in (1, 3):
-        raise ValueError(f'data.channels must be 1 or 3, got {channels!r}')
+        raise ValueError(f'dataset.channels must be 1 or 3, got {channels!r}')
     for name, values in (('mean', mean), ('std', std)):
         if len(values) != channels:
             raise ValueError(
-                f'data.{name} has {len(values)} values but the images have '
-                f'{channels} channel(s) (data.channels={channels}); give one '
-                f'value per channel, e.g. data.{name}=' +
+                f'dataset.{name} has {len(values)} values but the images '
+                f'have {channels} channel(s) (dataset.channels={channels}); '
+                f'give one value per channel, e.g. dataset.{name}=' +
                 ('(0.5,)' if channels == 1 else str(tuple(
                     IMAGENET_MEAN if name == 'mean' else IMAGENET_STD))))
     # A [0, 255] float tensor is cast to uint8 so that the next step
@@ -269,13 +271,13 @@ def split_classes(num_classes: int, class_split: Sequence[int],
     counts = tuple(class_split)
     if len(counts) != 3 or not all(isinstance(c, int) and c > 0
                                    for c in counts):
-        raise ValueError('data.class_split must be three positive integers '
+        raise ValueError('dataset.class_split must be three positive integers '
                          '(train, validation and test classes), got '
                          f'{class_split!r}')
     if sum(counts) > num_classes:
         raise ValueError(
-            f'data.class_split={counts} needs {sum(counts)} classes but the '
-            f'data has {num_classes}; lower data.class_split.')
+            f'dataset.class_split={counts} needs {sum(counts)} classes but the '
+            f'data has {num_classes}; lower dataset.class_split.')
     order = np.random.default_rng(seed).permutation(num_classes).tolist()
     start = sum(counts[:SPLITS.index(split)])
     return sorted(order[start:start + counts[SPLITS.index(split)]])
@@ -329,3 +331,34 @@ def build_dataset(benchmark: str,
         vars(dataset).pop('_bookkeeping_path', None)
     return l2l.data.MetaDataset(
         dataset, labels_to_indices=labels_to_indices(dataset_labels(dataset)))
+
+
+def build_split(benchmark: str,
+                root: str,
+                split: str,
+                image_size: int = 84,
+                mean: Sequence[float] = IMAGENET_MEAN,
+                std: Sequence[float] = IMAGENET_STD,
+                augment: bool = False,
+                channels: Optional[int] = None,
+                split_dirs: Optional[Dict[str, str]] = None,
+                class_split: Optional[Sequence[int]] = None):
+    """One split with its transform: :func:`build_dataset` over
+    :func:`build_transform`, the files checked first.
+
+    ``channels`` None takes the benchmark's (1 for Omniglot), else 3.
+
+    Returns:
+        ``(dataset, channels)``.
+    """
+    check_root(benchmark, root, (split, ), split_dirs)
+    if channels is None:
+        channels = BENCHMARKS[benchmark].channels \
+            if benchmark in BENCHMARKS else 3
+    transform = build_transform(
+        int(image_size), mean, std, bool(augment),
+        benchmark in BENCHMARKS and BENCHMARKS[benchmark].pixels_0_255,
+        int(channels))
+    dataset = build_dataset(benchmark, root, split, transform, split_dirs,
+                            class_split)
+    return dataset, int(channels)

@@ -1,4 +1,4 @@
-"""Episodic few-shot training and testing through mmengine's ``Runner``.
+"""Few-shot pre-training, training and testing through mmengine's ``Runner``.
 
 Registered in mmengine's root registries (a config's ``custom_imports``):
 
@@ -10,7 +10,16 @@ Registered in mmengine's root registries (a config's ``custom_imports``):
     ``'loss'`` mode it returns ``{'loss': ..., 'accuracy': ...}`` (the loss
     of :func:`~.training.episode_loss`, with ``distill`` the distillation
     loss from a frozen teacher), in ``'predict'`` mode one dict per episode
-    with the query logits, predictions, labels and accuracy.
+    with the query logits, predictions, labels and accuracy. ``pretrained``
+    starts the learner from a base-class pre-training.
+``BRNPAPretrainModel`` (``MODELS``)
+    Base-class pre-training: :class:`~.classifier.BaseClassifier` over the
+    learner, trained on batches of :class:`BRNPABaseClassDataset`
+    (cross-entropy over all base classes), validated and tested on
+    episodes like ``BRNPAFewShotModel`` (prototypes of its embedding).
+``BRNPABaseClassDataset`` (``DATASETS``)
+    The images of one split (the training classes) with their class index
+    0..K-1, for pre-training.
 ``BRNPAEpisodeDataset`` (``DATASETS``)
     ``num_episodes`` learn2learn tasks over one split, built by
     :func:`~.data.build_dataset` and :func:`~.episodes.build_taskset`.
@@ -34,9 +43,13 @@ Registered in mmengine's root registries (a config's ``custom_imports``):
 ``BRNPAEpisodeMapsHook`` (``HOOKS``)
     After testing, saves the ranked maps of one test episode as PNG files
     in ``work_dir/maps`` (:func:`~.visualize.save_episode_maps`).
+``BRNPAFewShotMetricsHook`` (``HOOKS``)
+    After testing, writes the test accuracy in percent, its 95% interval
+    and the episode count to ``work_dir/metrics.json`` (atomically).
 
 ``ValLoop`` / ``TestLoop`` evaluate on the fixed episodes of the validation
-and test splits. See ``configs/fewshot/mmengine/`` and ``docs/fewshot.md``.
+and test splits. See ``configs/fewshot/``, ``tools/train_fewshot.py`` and
+``docs/fewshot.md``.
 """
 import contextlib
 import logging
@@ -54,15 +67,18 @@ from mmengine.registry import (DATA_SAMPLERS, DATASETS, FUNCTIONS, HOOKS,
 from mmengine.runner import IterBasedTrainLoop
 from torch.utils.data import Dataset, Sampler
 
-from ..core.checks import check_positive_int, errors_naming
-from .checkpoint import load_model_weights
-from .data import (BENCHMARKS, IMAGENET_MEAN, IMAGENET_STD, SPLITS,
-                   build_dataset, build_transform, check_root)
+from ..core.checks import (check_positive_int, errors_naming,
+                           reject_unknown_kwargs)
+from ..core.io import atomic_write_json
+from .checkpoint import load_learner_weights
+from .classifier import BaseClassifier
+from .data import IMAGENET_MEAN, IMAGENET_STD, SPLITS, build_split
 from .episodes import Episode, build_taskset, split_episode
 from .meta import BRNPAMetaLearner
 from .protonet import BRNPAProtoNet
 from .training import (_accuracy, build_distillation, confidence_interval,
-                       episode_loss, percent_result, python_random_seed)
+                       episode_loss, format_result, percent_result,
+                       pretrain_loss, python_random_seed)
 from .visualize import save_episode_maps
 
 #: Seeds of episode ``i`` are ``seed * SEED_STRIDE + i``: the episodes of
@@ -85,6 +101,7 @@ def seeded_episode(seed: int) -> Iterator[None]:
 
 
 @DATASETS.register_module()
+@reject_unknown_kwargs
 class BRNPAEpisodeDataset(Dataset):
     """``num_episodes`` N-way (K + Q)-shot episodes of one few-shot split.
 
@@ -135,14 +152,9 @@ class BRNPAEpisodeDataset(Dataset):
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f'{owner}seed must be an integer >= 0, got '
                              f'{seed!r}')
-        check_root(benchmark, root, (split, ), split_dirs)
-        if channels is None:
-            channels = BENCHMARKS[benchmark].channels \
-                if benchmark in BENCHMARKS else 3
-        transform = build_transform(
-            int(image_size), mean, std, bool(augment),
-            benchmark in BENCHMARKS and BENCHMARKS[benchmark].pixels_0_255,
-            int(channels))
+        dataset, channels = build_split(
+            benchmark, root, split, image_size, mean, std, augment, channels,
+            split_dirs, class_split)
         self.split = split
         self.shots = shots
         self.num_episodes = num_episodes
@@ -152,9 +164,7 @@ class BRNPAEpisodeDataset(Dataset):
         self.std = tuple(std)
         self.metainfo = dict(benchmark=benchmark, split=split, ways=ways,
                              shots=shots, queries=queries)
-        self.taskset = build_taskset(
-            build_dataset(benchmark, root, split, transform, split_dirs,
-                          class_split), ways, shots, queries)
+        self.taskset = build_taskset(dataset, ways, shots, queries)
 
     def __len__(self) -> int:
         return self.num_episodes
@@ -199,7 +209,89 @@ def _episode(inputs: Dict[str, torch.Tensor],
                    inputs['query'], data_samples['query_labels'])
 
 
+@DATASETS.register_module()
+@reject_unknown_kwargs
+class BRNPABaseClassDataset(Dataset):
+    """The images of one split with their class index, for pre-training.
+
+    Item ``i`` is ``dict(inputs=image, data_samples=class index)``: the
+    split's classes are numbered 0..K-1 in the order of their labels. The
+    arguments are those of :class:`BRNPAEpisodeDataset` without the
+    episodes; ``split`` defaults to ``'train'`` (the base classes) and
+    ``augment`` to True. Batch it with ``collate_fn=dict(type=
+    'default_collate')``.
+    """
+
+    def __init__(self,
+                 benchmark: str,
+                 root: str,
+                 split: str = 'train',
+                 image_size: int = 84,
+                 mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD,
+                 augment: bool = True,
+                 channels: Optional[int] = None,
+                 split_dirs: Optional[Dict[str, str]] = None,
+                 class_split: Optional[Sequence[int]] = None):
+        if split not in SPLITS:
+            raise ValueError(f'BRNPABaseClassDataset: split must be one of '
+                             f'{SPLITS}, got {split!r}')
+        self.dataset, self.channels = build_split(
+            benchmark, root, split, image_size, mean, std, augment, channels,
+            split_dirs, class_split)
+        labels = sorted(int(label) for label in self.dataset.labels)
+        self.class_index = {label: index for index, label in enumerate(labels)}
+        self.metainfo = dict(benchmark=benchmark, split=split,
+                             classes=len(labels))
+
+    @property
+    def num_classes(self) -> int:
+        """K, the number of classes of the split."""
+        return len(self.class_index)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Dict[str, torch.Tensor]:
+        image, label = self.dataset[index]
+        return dict(inputs=image, data_samples=torch.tensor(
+            self.class_index[int(label)]))
+
+
+def _check_mode(owner: str, mode: str) -> None:
+    if mode not in ('loss', 'predict', 'tensor'):
+        raise ValueError(f'{owner}: mode must be "loss", "predict" or '
+                         f'"tensor", got {mode!r}')
+
+
+def _evaluate_episode(learner: torch.nn.Module, episode: Episode,
+                      mode: str):
+    """The query logits (``'tensor'``) or the predictions of one episode
+    (``'predict'``: a list with one dict, its accuracy as a fraction)."""
+    logits = learner(episode.support, episode.support_labels, episode.query)
+    if mode == 'tensor':
+        return logits
+    predictions = logits.argmax(dim=1)
+    correct = int((predictions == episode.query_labels).sum())
+    return [dict(logits=logits.detach(), pred_label=predictions,
+                 gt_label=episode.query_labels,
+                 accuracy=correct / predictions.numel())]
+
+
+def _pretrained(network: BRNPAProtoNet, path: str) -> BRNPAProtoNet:
+    """``network`` with the learner weights of the checkpoint ``path``."""
+    with errors_naming(f'cannot load model.pretrained={path!r} into the '
+                       'BRNPAProtoNet of model.learner (the same '
+                       'model.learner settings as the pre-training are '
+                       'needed)'):
+        load_learner_weights(network, path)
+    print_log(f'learner weights loaded from {path}', logger='current',
+              level=logging.INFO)
+    return network
+
+
 @MODELS.register_module()
+@reject_unknown_kwargs
 class BRNPAFewShotModel(BaseModel):
     """A BR-NPA few-shot learner as an mmengine model; one episode a step.
 
@@ -209,14 +301,15 @@ class BRNPAFewShotModel(BaseModel):
             (``ways`` required, ``algorithm``, ``inner_lr``, ...): MAML or
             ANIL on the prototypical network's embedding. None: the
             prototypical network.
-        learner_checkpoint (str, optional): Start from the learner weights
-            of a ``tools/train_fewshot.py`` checkpoint (e.g. the
-            ``latest.pth`` of its base-class pre-training) or a bare state
-            dict of the same learner; a ``resume`` then replaces them.
+        pretrained (str, optional): Start the prototypical network (the
+            embedding of ``meta``) from the learner weights of a
+            checkpoint: one of a :class:`BRNPAPretrainModel` run (the
+            base-class pre-training), of another ``BRNPAFewShotModel`` run
+            or a bare state dict, loaded with ``weights_only=True``; every
+            key must match. A ``resume`` then replaces them.
         distill (dict, optional): Knowledge distillation from a frozen
-            teacher, as ``distill`` of ``tools/train_fewshot.py``:
-            ``teacher_checkpoint`` (required: its ``best.pth`` or
-            ``latest.pth``), ``teacher_model`` (the teacher's
+            teacher: ``teacher_checkpoint`` (required: a checkpoint of the
+            teacher's run), ``teacher_model`` (the teacher's
             ``BRNPAProtoNet`` arguments that differ from ``learner``, e.g.
             ``dict(high_resolution=False)``), ``temperature`` and ``alpha``.
             The ``'loss'`` mode then returns the distillation loss of
@@ -230,13 +323,15 @@ class BRNPAFewShotModel(BaseModel):
     def __init__(self,
                  learner: Optional[Dict[str, Any]] = None,
                  meta: Optional[Dict[str, Any]] = None,
-                 learner_checkpoint: Optional[str] = None,
+                 pretrained: Optional[str] = None,
                  distill: Optional[Dict[str, Any]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         network = BRNPAProtoNet(**dict(learner or {}))
+        if pretrained is not None:
+            network = _pretrained(network, pretrained)
         if meta is not None:
             meta = dict(meta)
             if 'ways' not in meta:
@@ -245,13 +340,6 @@ class BRNPAFewShotModel(BaseModel):
                     'head has one output per way): set it to the ways of '
                     'the episodes, e.g. meta=dict(algorithm="anil", ways=5).')
             network = BRNPAMetaLearner(network, **meta)
-        if learner_checkpoint is not None:
-            with errors_naming('cannot load model.learner_checkpoint='
-                               f'{learner_checkpoint!r} into the '
-                               f'{type(network).__name__} of model.learner'
-                               '/model.meta (the same model settings as the '
-                               'run that saved it are needed)'):
-                load_model_weights(network, learner_checkpoint)
         self.learner = network
         # A plain attribute, not a submodule: the frozen teacher stays out of
         # the state dict, the optimiser and model.train().
@@ -264,26 +352,83 @@ class BRNPAFewShotModel(BaseModel):
                 mode: str = 'tensor'):
         """One episode; ``mode`` is ``'loss'``, ``'predict'`` or
         ``'tensor'`` (the query logits)."""
-        if mode not in ('loss', 'predict', 'tensor'):
-            raise ValueError(f'BRNPAFewShotModel: mode must be "loss", '
-                             f'"predict" or "tensor", got {mode!r}')
+        _check_mode('BRNPAFewShotModel', mode)
         episode = _episode(inputs, data_samples)
-        if mode == 'loss':
-            distillation = self.distillation
-            if distillation is not None:
-                _follow(distillation.teacher, episode.query.device)
-            loss, logits = episode_loss(self.learner, episode, distillation)
-            accuracy = _accuracy(logits.detach(), episode.query_labels)
-            return {'loss': loss, 'accuracy': 100 * accuracy}
-        logits = self.learner(episode.support, episode.support_labels,
-                              episode.query)
+        if mode != 'loss':
+            return _evaluate_episode(self.learner, episode, mode)
+        distillation = self.distillation
+        if distillation is not None:
+            _follow(distillation.teacher, episode.query.device)
+        loss, logits = episode_loss(self.learner, episode, distillation)
+        accuracy = _accuracy(logits.detach(), episode.query_labels)
+        return {'loss': loss, 'accuracy': 100 * accuracy}
+
+
+@MODELS.register_module()
+@reject_unknown_kwargs
+class BRNPAPretrainModel(BaseModel):
+    """Base-class pre-training of a BR-NPA learner as an mmengine model.
+
+    Training batches (``inputs`` B x C x H x W, ``data_samples`` the class
+    indices, from :class:`BRNPABaseClassDataset`) go through
+    :class:`~.classifier.BaseClassifier`: the learner's concatenated part
+    vectors, dropout and a linear layer over all base classes; ``'loss'``
+    mode returns the cross-entropy (and the batch accuracy in % for the
+    log). Episodes (``inputs=dict(support=..., query=...)``, from
+    :class:`BRNPAEpisodeDataset`) are evaluated by the learner itself, as
+    :class:`BRNPAFewShotModel` does: validation and test measure the
+    few-shot accuracy of the embedding being pre-trained.
+
+    The learner's weights are saved under ``classifier.learner.``;
+    ``BRNPAFewShotModel(pretrained=...)`` starts from them.
+
+    Args:
+        learner (dict): :class:`~.protonet.BRNPAProtoNet` arguments.
+        num_classes (int): Number of base (training) classes K.
+        dropout (float): Dropout before the linear layer. Defaults to 0.
+        data_preprocessor (dict, optional): mmengine's.
+        init_cfg (dict, optional): mmengine's initialisation config.
+    """
+
+    def __init__(self,
+                 learner: Optional[Dict[str, Any]] = None,
+                 num_classes: Optional[int] = None,
+                 dropout: float = 0.0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.classifier = BaseClassifier(
+            BRNPAProtoNet(**dict(learner or {})), num_classes, dropout)
+
+    @property
+    def learner(self) -> BRNPAProtoNet:
+        """The learner being pre-trained (shared with the classifier)."""
+        return self.classifier.learner
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        """A batch of base-class images (``'loss'``; ``'tensor'``: the class
+        logits) or an episode (``'predict'``, ``'tensor'``)."""
+        _check_mode('BRNPAPretrainModel', mode)
+        if isinstance(inputs, dict):
+            if mode == 'loss':
+                raise ValueError(
+                    'BRNPAPretrainModel trains on BRNPABaseClassDataset '
+                    'batches, got an episode: set train_dataloader.dataset '
+                    "type='BRNPABaseClassDataset' (and collate_fn=dict(type="
+                    "'default_collate')).")
+            return _evaluate_episode(self.learner,
+                                     _episode(inputs, data_samples), mode)
         if mode == 'tensor':
-            return logits
-        predictions = logits.argmax(dim=1)
-        correct = int((predictions == episode.query_labels).sum())
-        return [dict(logits=logits.detach(), pred_label=predictions,
-                     gt_label=episode.query_labels,
-                     accuracy=correct / predictions.numel())]
+            return self.classifier(inputs)
+        if mode == 'predict':
+            raise ValueError(
+                'BRNPAPretrainModel is validated and tested on episodes: '
+                "set val_dataloader / test_dataloader dataset type="
+                "'BRNPAEpisodeDataset'.")
+        loss, logits = pretrain_loss(self.classifier, inputs, data_samples)
+        return {'loss': loss,
+                'accuracy': 100 * _accuracy(logits.detach(), data_samples)}
 
 
 #: The keys of ``model.distill``, with their defaults (None: required).
@@ -292,8 +437,7 @@ DISTILL_KEYS = dict(teacher_checkpoint=None, teacher_model=None,
 
 
 def _distillation(learner: Dict[str, Any], distill: Dict[str, Any]):
-    """The frozen teacher of ``model.distill``, built and loaded as
-    ``tools/train_fewshot.py`` builds its ``distill`` teacher."""
+    """The frozen teacher of ``model.distill``, built and loaded."""
     unknown = sorted(set(distill) - set(DISTILL_KEYS))
     if unknown:
         raise ValueError(f'BRNPAFewShotModel: model.distill.{unknown[0]} is '
@@ -304,15 +448,15 @@ def _distillation(learner: Dict[str, Any], distill: Dict[str, Any]):
     if checkpoint is None:
         raise ValueError(
             'BRNPAFewShotModel: model.distill.teacher_checkpoint is required '
-            '(the best.pth or latest.pth of the teacher trained by '
-            'tools/train_fewshot.py)')
+            '(a checkpoint of the teacher\'s run, e.g. its '
+            'best_fewshot_accuracy_iter_*.pth)')
     teacher = BRNPAProtoNet(**{**learner,
                                **dict(distill['teacher_model'] or {})})
     with errors_naming('cannot load the teacher checkpoint '
                        f'model.distill.teacher_checkpoint={checkpoint!r} '
                        'into the BRNPAProtoNet of model.learner updated by '
                        'model.distill.teacher_model'):
-        load_model_weights(teacher, checkpoint)
+        load_learner_weights(teacher, checkpoint)
     print_log(f'distilling from {checkpoint}', logger='current',
               level=logging.INFO)
     return build_distillation(teacher, distill['temperature'],
@@ -424,6 +568,7 @@ class BRNPAEpisodeTrainLoop(IterBasedTrainLoop):
 
 
 @HOOKS.register_module()
+@reject_unknown_kwargs
 class BRNPAEpisodeMapsHook(Hook):
     """After testing, save the ranked maps of one test episode.
 
@@ -481,4 +626,73 @@ class BRNPAEpisodeMapsHook(Hook):
                                        self.max_images)
         print_log(f'saved {len(self.paths)} ranked-map images of test '
                   f'episode {self.episode} to {directory}', logger='current',
+                  level=logging.INFO)
+
+
+#: Message-hub key under which ``tools/train_fewshot.py`` records the
+#: checkpoint it tests (None: the model the runner holds).
+TESTED_CHECKPOINT = 'fewshot_tested_checkpoint'
+
+
+def _tested_checkpoint(runner) -> Optional[str]:
+    """The checkpoint a test ran on (see :class:`BRNPAFewShotMetricsHook`)."""
+    if TESTED_CHECKPOINT in runner.message_hub.runtime_info:
+        return runner.message_hub.get_info(TESTED_CHECKPOINT)
+    return runner.cfg.get('load_from')
+
+
+@HOOKS.register_module()
+@reject_unknown_kwargs
+class BRNPAFewShotMetricsHook(Hook):
+    """After testing, write the test result to ``work_dir/metrics.json``.
+
+    The file (written atomically, on the main process) holds ``test``:
+    ``accuracy_pct`` (mean query accuracy over the episodes, in %),
+    ``ci95_pct`` (half-width of its 95% interval, in %), ``result``
+    (``"<mean> ± <half-width>"``, one decimal), ``episodes``, the ``ways``,
+    ``shots`` and ``queries`` of the test episodes and ``checkpoint`` (the
+    file tested: the one recorded under :data:`TESTED_CHECKPOINT`, else
+    the config's ``load_from``, as ``tools/test.py CONFIG CHECKPOINT``
+    sets it; None: the model the runner held).
+
+    Args:
+        prefix (str): The evaluator's prefix. Defaults to ``'fewshot'``
+            (:class:`BRNPAEpisodeAccuracy`).
+        filename (str): Name of the file in ``work_dir``. Defaults to
+            ``'metrics.json'``.
+    """
+    priority = 'LOW'
+
+    def __init__(self, prefix: str = 'fewshot',
+                 filename: str = 'metrics.json'):
+        self.prefix = prefix
+        self.filename = filename
+        self.path: Optional[str] = None
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        if not is_main_process():
+            return
+        metrics = dict(metrics or {})
+        keys = [f'{self.prefix}/{name}' for name in ('accuracy', 'ci95',
+                                                     'episodes')]
+        missing = [key for key in keys if key not in metrics]
+        if missing:
+            raise KeyError(
+                f'BRNPAFewShotMetricsHook: the test gave no {missing[0]} '
+                f'(its metrics: {sorted(metrics)}); use test_evaluator='
+                "dict(type='BRNPAEpisodeAccuracy') or set the hook's prefix.")
+        accuracy, ci95, episodes = (metrics[key] for key in keys)
+        dataset = getattr(runner.test_dataloader, 'dataset', None)
+        info = getattr(dataset, 'metainfo', None) or {}
+        test = {**format_result(float(accuracy), float(ci95)),
+                'episodes': int(episodes),
+                **{key: info[key] for key in ('ways', 'shots', 'queries')
+                   if key in info},
+                'checkpoint': _tested_checkpoint(runner)}
+        self.path = atomic_write_json(
+            os.path.join(runner.work_dir, self.filename), {'test': test},
+            ensure_ascii=False)
+        print_log(f'test accuracy {test["result"]} % (mean and 95% '
+                  f'confidence interval over {test["episodes"]} episodes), '
+                  f'written to {self.path}', logger='current',
                   level=logging.INFO)

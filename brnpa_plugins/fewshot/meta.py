@@ -90,7 +90,7 @@ class BRNPAMetaLearner(nn.Module):
             raise ValueError(f'meta.algorithm must be one of {ALGORITHMS}, '
                              f'got {algorithm!r}')
         check_positive_int(ways, 'ways', 'BRNPAMetaLearner: ',
-                           'set meta.ways (or train_episode.ways).')
+                           'set model.meta.ways (the ways of the episodes).')
         if ways < 2:
             raise ValueError(f'meta.ways must be >= 2, got {ways!r}')
         check_positive_int(adaptation_steps, 'adaptation_steps',

@@ -1,7 +1,9 @@
 """Training and evaluation loops: base-class pre-training, episodes, tests.
 
-Each function runs one loop and reports what happened; deciding when to
-validate, checkpoint or stop is left to :mod:`brnpa_plugins.fewshot.runner`.
+Each function runs one loop, or computes one loss, and reports what
+happened; mmengine's Runner (:mod:`brnpa_plugins.fewshot.engine`) decides
+when to validate, checkpoint or stop. The loops also serve custom training
+code.
 """
 import contextlib
 import math
@@ -50,9 +52,16 @@ def percent_result(accuracy: Accuracy, decimals: int = 1) -> dict:
         interval in %, 'result': '62.3 ± 0.8'}`` (``decimals`` places in
         ``result``; the two numbers are not rounded).
     """
-    mean, half = 100 * accuracy.mean, 100 * accuracy.ci95
-    return {'accuracy_pct': mean, 'ci95_pct': half,
-            'result': f'{mean:.{decimals}f} \u00b1 {half:.{decimals}f}'}
+    return format_result(100 * accuracy.mean, 100 * accuracy.ci95, decimals)
+
+
+def format_result(mean_pct: float, ci95_pct: float,
+                  decimals: int = 1) -> dict:
+    """``{'accuracy_pct', 'ci95_pct', 'result'}`` of an accuracy already in
+    percent (see :func:`percent_result`)."""
+    return {'accuracy_pct': mean_pct, 'ci95_pct': ci95_pct,
+            'result': f'{mean_pct:.{decimals}f} \u00b1 '
+                      f'{ci95_pct:.{decimals}f}'}
 
 
 @contextlib.contextmanager
@@ -231,8 +240,30 @@ def pretrain_epoch(classifier: nn.Module,
     def forward(batch):
         images, labels = batch
         targets = label_lookup[labels].to(device)
-        logits = classifier(images.to(device))
-        return F.cross_entropy(logits, targets), logits, targets
+        loss, logits = pretrain_loss(classifier, images.to(device), targets)
+        return loss, logits, targets
 
     return _optimise(loader, len(loader), forward, optimizer, None,
                      'pre-training', progress)
+
+
+def pretrain_loss(classifier: nn.Module, images: Tensor, targets: Tensor):
+    """Cross-entropy of the base-class logits of a batch.
+
+    Args:
+        classifier: A :class:`~.classifier.BaseClassifier`.
+        images: B x C x H x W.
+        targets: The class index 0..K-1 of each image.
+
+    Returns:
+        ``(loss, logits)``.
+    """
+    logits = classifier(images)
+    num_classes = logits.shape[1]
+    if targets.numel() and not 0 <= int(targets.min()) <= int(
+            targets.max()) < num_classes:
+        raise ValueError(
+            f'a base-class label is outside 0..{num_classes - 1}: the '
+            f'classifier has {num_classes} outputs; set model.num_classes to '
+            'the number of training classes of the data set.')
+    return F.cross_entropy(logits, targets), logits

@@ -1,10 +1,10 @@
-# The project's ResNet-12 with DropBlock after layer3 and layer4 (rate 0.1,
-# 5 x 5 blocks), the rate rising linearly over the first 20k training
-# passes (pre-training batches and episodes).
+# Episodes of the DropBlock ResNet-12, from its own pre-training (the
+# DropBlock schedule continues from the pre-training's pass count).
 _base_ = ['brnpa-protonet_resnet12_mini-imagenet_5way-1shot.py']
 
 model = dict(
-    # _delete_: replace the base's backbone name rather than merge into it.
-    backbone=dict(_delete_=True, type='resnet12', drop_rate=0.1,
-                  dropblock_size=5,
-                  dropblock_steps=20000))
+    learner=dict(
+        backbone=dict(_delete_=True, type='resnet12', drop_rate=0.1,
+                      dropblock_size=5, dropblock_steps=20000)),
+    pretrained='work_dirs/brnpa-pretrain_resnet12-dropblock_1xb128-100e_'
+    'mini-imagenet/epoch_100.pth')

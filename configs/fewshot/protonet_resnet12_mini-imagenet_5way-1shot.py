@@ -2,4 +2,7 @@
 # baseline BR-NPA replaces, and a distillation teacher.
 _base_ = ['brnpa-protonet_resnet12_mini-imagenet_5way-1shot.py']
 
-model = dict(high_resolution=False, pooling='average')
+model = dict(
+    learner=dict(high_resolution=False, pooling='average'),
+    pretrained='work_dirs/protonet-pretrain_resnet12-lowres_1xb128-100e_'
+    'mini-imagenet/epoch_100.pth')

@@ -22,17 +22,43 @@ tiny_data = load_module(os.path.join(HERE, 'tiny_fewshot_data.py'),
                         'tiny_fewshot_data')
 CONFIG_DIR = os.path.join(REPO, 'configs', 'fewshot')
 TINY_WIDTHS = (8, 16, 32, 64)
-#: Overrides that make any configs/fewshot config run in seconds on 32 px
-#: images (15 per class, 8 train classes).
-TINY_OPTIONS = [
-    'data.image_size=32', 'data.num_workers=0', 'progress=False',
-    f'model.widths={TINY_WIDTHS}', 'pretrain.epochs=1',
-    'pretrain.batch_size=40', 'pretrain.scheduler.T_max=1',
-    'train.episodes=4', 'train.val_interval=2', 'val.episodes=3',
-    'test.episodes=5', 'train_episode.shots=2', 'train_episode.queries=2',
-    'test_episode.shots=2', 'test_episode.queries=2',
-    'visualize.max_images=2'
-]
+#: The episodes of each data loader in the tiny runs.
+TINY_EPISODES = {'train': 8, 'val': 3, 'test': 3}
+PRETRAIN = os.path.join(
+    CONFIG_DIR, 'brnpa-pretrain_resnet12_1xb128-100e_mini-imagenet.py')
+ONE_SHOT = os.path.join(CONFIG_DIR,
+                        'brnpa-protonet_resnet12_mini-imagenet_5way-1shot.py')
+FIVE_SHOT = os.path.join(CONFIG_DIR,
+                         'brnpa-protonet_resnet12_mini-imagenet_5way-5shot.py')
+
+
+def tiny_options(root, pretrain=False, max_iters=4, num_classes=8):
+    """``--cfg-options`` that make a configs/fewshot config run in seconds
+    on the tiny data (32 px, 15 images per class, 8 training classes):
+    tiny widths, 2-shot 2-query episodes, 3 validation and test episodes;
+    one pre-training epoch of batches of 40 images, or ``max_iters``
+    episodes validated and checkpointed every 2; no pre-trained weights."""
+    options = [f'model.learner.widths={TINY_WIDTHS}',
+               'default_hooks.logger.interval=1',
+               'custom_hooks.0.max_images=2']
+    for loader in ('train', 'val', 'test'):
+        prefix = f'{loader}_dataloader.'
+        options += [prefix + 'num_workers=0',
+                    prefix + 'persistent_workers=False',
+                    f'{prefix}dataset.root={root}',
+                    prefix + 'dataset.image_size=32']
+        if not (pretrain and loader == 'train'):
+            options += [prefix + 'dataset.shots=2', prefix +
+                        'dataset.queries=2', f'{prefix}dataset.num_episodes='
+                        f'{TINY_EPISODES[loader]}']
+    if pretrain:
+        return options + [
+            'train_dataloader.batch_size=40', 'train_cfg.max_epochs=1',
+            'train_cfg.val_interval=1', 'param_scheduler.T_max=1',
+            f'model.num_classes={num_classes}']
+    return options + [
+        'model.pretrained=None', f'train_cfg.max_iters={max_iters}',
+        'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2']
 
 
 @pytest.fixture(scope='session')
@@ -55,10 +81,28 @@ def folder_root(tmp_path_factory, tiny_splits):
 
 
 @pytest.fixture(scope='session')
-def train_fewshot():
-    """The ``main`` of tools/train_fewshot.py."""
+def pretrained(tmp_path_factory, pickle_root, train_fewshot):
+    """The work directory of one tiny base-class pre-training by
+    tools/train_fewshot.py (epoch_1.pth, metrics.json)."""
+    work_dir = tmp_path_factory.mktemp('pretrain')
+    metrics = train_fewshot([PRETRAIN, '--work-dir', str(work_dir),
+                             '--cfg-options',
+                             *tiny_options(pickle_root, pretrain=True)])
+    return work_dir, metrics
+
+
+@pytest.fixture(scope='session')
+def train_fewshot_tool():
+    """tools/train_fewshot.py, as a module."""
     return load_module(os.path.join(REPO, 'tools', 'train_fewshot.py'),
-                       'train_fewshot').main
+                       'train_fewshot')
+
+
+@pytest.fixture(scope='session')
+def train_fewshot(train_fewshot_tool):
+    """The ``main`` of tools/train_fewshot.py: runs it, returns the test
+    metrics."""
+    return train_fewshot_tool.main
 
 
 @pytest.fixture(autouse=True)

@@ -1,52 +1,45 @@
-import json
-import os
-import random
-
-import numpy as np
+"""The learner weights of the runner's checkpoints (and bare state dicts),
+loaded with weights_only=True."""
 import pytest
 import torch
 
-from brnpa_plugins.fewshot import (BRNPAProtoNet, load_checkpoint,
-                                   load_model_weights, save_checkpoint)
-from brnpa_plugins.fewshot.checkpoint import (rng_state, save_json,
-                                              set_rng_state)
+from brnpa_plugins.core import CheckpointError, atomic_save
+from brnpa_plugins.fewshot import (BRNPAProtoNet, learner_state,
+                                   load_learner_weights)
+
+TINY = dict(widths=(4, 6, 8, 10))
 
 
-def test_checkpoints_round_trip_with_weights_only(tmp_path):
-    model = BRNPAProtoNet(widths=(4, 6, 8, 10))
-    optimizer = torch.optim.SGD(model.parameters(), 0.1, momentum=0.9)
-    model(torch.rand(2, 3, 32, 32), torch.tensor([0, 1]),
-          torch.rand(2, 3, 32, 32)).sum().backward()
-    optimizer.step()
-    path = save_checkpoint({'model': model.state_dict(),
-                            'optimizer': optimizer.state_dict(),
-                            'status': {'phase': 'train', 'step': 3,
-                                       'best': None},
-                            'rng': rng_state()}, tmp_path / 'latest.pth')
-    assert os.listdir(tmp_path) == ['latest.pth']  # no temporary file left
-    state = load_checkpoint(path)
-    assert state['status']['step'] == 3
-    other = load_model_weights(BRNPAProtoNet(widths=(4, 6, 8, 10)), path)
+def assert_same(model, other):
     for key, value in model.state_dict().items():
-        assert torch.equal(other.state_dict()[key], value)
+        assert torch.equal(other.state_dict()[key], value), key
 
 
-def test_rng_states_are_restored(tmp_path):
-    path = save_checkpoint({'rng': rng_state()}, tmp_path / 'rng.pth')
-    expected = (random.random(), np.random.rand(), torch.rand(1).item())
-    set_rng_state(load_checkpoint(path)['rng'])
-    assert (random.random(), np.random.rand(),
-            torch.rand(1).item()) == expected
+@pytest.mark.parametrize('prefix', ['learner.', 'classifier.learner.', ''])
+def test_the_learner_weights_load_from_each_layout(tmp_path, prefix):
+    torch.manual_seed(0)
+    model = BRNPAProtoNet(**TINY)
+    weights = {prefix + key: value for key, value in
+               model.state_dict().items()}
+    if prefix:  # a runner checkpoint: more weights, and the message hub
+        weights['classifier.fc.weight'] = torch.zeros(2, 3)
+        checkpoint = {'state_dict': weights, 'meta': {'iter': 3}}
+    else:
+        checkpoint = weights
+    path = atomic_save(checkpoint, tmp_path / 'model.pth')
+    assert learner_state(checkpoint).keys() == model.state_dict().keys()
+    torch.manual_seed(1)
+    other = load_learner_weights(BRNPAProtoNet(**TINY), path)
+    assert_same(model, other)
 
 
-def test_a_failed_write_leaves_the_old_file(tmp_path):
-    path = save_json({'a': 1}, tmp_path / 'metrics.json')
-    with pytest.raises(TypeError):
-        save_json({'a': object()}, path)
-    assert json.loads(open(path).read()) == {'a': 1}
-    assert os.listdir(tmp_path) == ['metrics.json']
-
-
-def test_missing_checkpoint_is_named(tmp_path):
+def test_other_weights_or_files_are_refused(tmp_path):
+    path = atomic_save({'state_dict': {'learner.x': torch.zeros(1)}},
+                       tmp_path / 'other.pth')
+    with pytest.raises(RuntimeError, match='Unexpected key'):
+        load_learner_weights(BRNPAProtoNet(**TINY), path)
     with pytest.raises(FileNotFoundError, match='nothing.pth'):
-        load_checkpoint(tmp_path / 'nothing.pth')
+        load_learner_weights(BRNPAProtoNet(**TINY), tmp_path / 'nothing.pth')
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    with pytest.raises(CheckpointError):
+        load_learner_weights(BRNPAProtoNet(**TINY), tmp_path / 'empty.pth')

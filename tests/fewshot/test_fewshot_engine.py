@@ -1,4 +1,5 @@
 """Few-shot episodes through mmengine's real Runner, on the tiny pickles."""
+import json
 import os
 import random
 import subprocess
@@ -10,22 +11,22 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from brnpa_plugins.core.io import load_checkpoint_file
 from brnpa_plugins.fewshot import (BRNPAEpisodeDataset, BRNPAFewShotModel,
                                    brnpa_episode_collate)
-from brnpa_plugins.fewshot import load_checkpoint
-from brnpa_plugins.fewshot.checkpoint import load_model_weights
+from brnpa_plugins.fewshot.checkpoint import (learner_state,
+                                              load_learner_weights)
 from brnpa_plugins.fewshot.engine import BRNPAEpisodeSampler
 from brnpa_plugins.fewshot.episodes import Episode
 from brnpa_plugins.fewshot.protonet import BRNPAProtoNet
 from brnpa_plugins.fewshot.training import build_distillation, episode_loss
 
-from .conftest import CONFIG_DIR, REPO, TINY_OPTIONS, TINY_WIDTHS
+from .conftest import (CONFIG_DIR, ONE_SHOT as CONFIG, REPO, TINY_WIDTHS,
+                       tiny_options)
 
-CONFIG = os.path.join(CONFIG_DIR, 'mmengine',
-                      'brnpa-protonet_resnet12_mini-imagenet_5way-1shot.py')
-ANIL = os.path.join(CONFIG_DIR, 'mmengine',
+ANIL = os.path.join(CONFIG_DIR,
                     'brnpa-anil_resnet12_mini-imagenet_5way-1shot.py')
-KD = os.path.join(CONFIG_DIR, 'mmengine',
+KD = os.path.join(CONFIG_DIR,
                   'brnpa-protonet-kd_resnet12_mini-imagenet_5way-1shot.py')
 EPISODES = {'train_dataloader': 8, 'val_dataloader': 3,
             'test_dataloader': 4}
@@ -49,6 +50,7 @@ def tiny_config(root, work_dir, max_iters, loop='episode', config=CONFIG,
     # name, which is the config name and the second the runner starts.
     cfg.experiment_name = f'fewshot-{uuid.uuid4().hex}'
     cfg.model.learner.widths = TINY_WIDTHS
+    cfg.model.pretrained = None
     cfg.model.update(model)
     if LOOPS[loop] is not None:
         cfg.train_cfg.update(LOOPS[loop][0])
@@ -154,31 +156,37 @@ def test_meta_learners_train_and_test(pickle_root, tmp_path, algorithm):
     assert 'query_000.png' in os.listdir(tmp_path / 'maps')
 
 
-def test_episodes_start_from_a_pretraining_checkpoint(train_fewshot,
-                                                      pickle_root, tmp_path):
+def test_episodes_start_from_the_pretraining(pretrained, pickle_root,
+                                             tmp_path):
     """Base-class pre-training by tools/train_fewshot.py, then episodes
-    through the Runner from its weights."""
-    config = os.path.join(
-        CONFIG_DIR, 'brnpa-protonet_resnet12_mini-imagenet_5way-1shot.py')
-    train_fewshot([config, '--work-dir', str(tmp_path / 'pre'),
-                   '--cfg-options', f'data.root={pickle_root}',
-                   *TINY_OPTIONS, 'train.episodes=0', 'test.episodes=1'])
-    path = str(tmp_path / 'pre' / 'latest.pth')
-    pretrained = load_checkpoint(path)['model']
-    cfg = tiny_config(pickle_root, tmp_path / 'episodes', 2,
-                      learner_checkpoint=path)
+    through the Runner from its weights (model.pretrained)."""
+    path = str(pretrained[0] / 'epoch_1.pth')
+    saved = load_checkpoint_file(path)['state_dict']
+    assert 'classifier.fc.weight' in saved
+    weights = learner_state(load_checkpoint_file(path))
+    assert weights.keys() == {key[len('classifier.learner.'):]
+                              for key in saved if key != 'classifier.fc.weight'}
+    cfg = tiny_config(pickle_root, tmp_path / 'episodes', 2, pretrained=path)
     runner = Runner.from_cfg(cfg)
     loaded = runner.model.learner.state_dict()
-    assert loaded.keys() == pretrained.keys()
-    for name, value in pretrained.items():
+    assert loaded.keys() == weights.keys()
+    for name, value in weights.items():
         assert torch.equal(loaded[name], value), name
     runner.train()
     trained = runner.model.learner.state_dict()
     assert any(not torch.equal(trained[name], value)
-               for name, value in pretrained.items())
+               for name, value in weights.items())
+    # ANIL: the pre-training reaches the embedding under the head.
+    anil = BRNPAFewShotModel(learner=dict(widths=TINY_WIDTHS),
+                             meta=dict(algorithm='anil', ways=5),
+                             pretrained=path)
+    embedding = anil.learner.embedding.state_dict()
+    for name, value in weights.items():
+        assert torch.equal(embedding[name], value), name
 
     cfg.model.learner.widths = (8, 16, 32, 32)  # not the pre-trained model
-    with pytest.raises(RuntimeError, match='model.learner_checkpoint'):
+    cfg.experiment_name += '-mismatch'
+    with pytest.raises(RuntimeError, match='model.pretrained'):
         Runner.from_cfg(cfg)
 
 
@@ -239,42 +247,35 @@ def test_the_sampler_strides_over_processes_and_resumes():
     assert [next(indices) for _ in range(2)] == [0, 2]
 
 
-def test_two_processes_through_tools_train(pickle_root, tmp_path):
+def test_two_processes_through_tools_train_fewshot(pickle_root, tmp_path):
     """torchrun, two CPU processes (gloo), mmengine's DDP wrapper."""
-    options = [f'{loader}_dataloader.{key}' for loader in ('train', 'val',
-                                                            'test')
-               for key in ('dataset.root=' + pickle_root,
-                           'dataset.image_size=32', 'dataset.shots=2',
-                           'dataset.queries=2', 'dataset.num_episodes=3',
-                           'num_workers=0', 'persistent_workers=False')]
     command = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
-               '--nproc_per_node=2', os.path.join(REPO, 'tools', 'train.py'),
-               CONFIG, '--launcher', 'pytorch', '--work-dir', str(tmp_path),
-               '--cfg-options', *options,
-               f'model.learner.widths={TINY_WIDTHS}', 'train_cfg.max_iters=2',
+               '--nproc_per_node=2',
+               os.path.join(REPO, 'tools', 'train_fewshot.py'), CONFIG,
+               '--launcher', 'pytorch', '--work-dir', str(tmp_path),
+               '--cfg-options', *tiny_options(pickle_root, max_iters=2),
                'env_cfg.dist_cfg.backend=gloo',
                'model_wrapper_cfg.device_ids=None']
     result = subprocess.run(command, cwd=REPO, capture_output=True,
                             text=True, timeout=300,
                             env=dict(os.environ, OMP_NUM_THREADS='1'))
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert 'Distributed training: True' in result.stdout + result.stderr
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert 'Distributed training: True' in log
     assert torch.load(tmp_path / 'iter_2.pth')['meta']['iter'] == 2
-    # The three validation episodes, shared out over the two processes and
-    # gathered again.
-    assert 'fewshot/episodes: 3' in result.stdout + result.stderr
+    # The three validation and test episodes, shared out over the two
+    # processes and gathered again.
+    assert 'fewshot/episodes: 3' in log
+    assert json.loads((tmp_path / 'metrics.json').read_text())['test'][
+        'episodes'] == 3
 
 
-def test_distillation_from_a_low_resolution_teacher(train_fewshot,
+def test_distillation_from_a_low_resolution_teacher(pretrained,
                                                     pickle_root, tmp_path):
-    """A low-resolution teacher trained by tools/train_fewshot.py, then
-    2 Runner episodes of the high-resolution student distilled from it."""
-    config = os.path.join(CONFIG_DIR, 'brnpa-protonet_resnet12-lowres_'
-                          'mini-imagenet_5way-1shot.py')
-    train_fewshot([config, '--work-dir', str(tmp_path / 'teacher'),
-                   '--cfg-options', f'data.root={pickle_root}',
-                   *TINY_OPTIONS, 'train.episodes=0', 'test.episodes=1'])
-    path = str(tmp_path / 'teacher' / 'latest.pth')
+    """A low-resolution teacher with the weights of the tiny pre-training
+    (they fit either resolution), then 2 Runner episodes of the
+    high-resolution student distilled from it."""
+    path = str(pretrained[0] / 'epoch_1.pth')
     # The KD config, with this teacher and a softer temperature.
     cfg = tiny_config(pickle_root, tmp_path / 'student', 2, config=KD)
     assert cfg.model.distill.teacher_model == dict(high_resolution=False)
@@ -284,15 +285,14 @@ def test_distillation_from_a_low_resolution_teacher(train_fewshot,
     model = runner.model
     teacher = model.distillation.teacher
     assert model.learner.backbone is not teacher.backbone
-    for name, value in load_checkpoint(path)['model'].items():
+    for name, value in learner_state(load_checkpoint_file(path)).items():
         assert torch.equal(teacher.state_dict()[name], value), name
     # The teacher is outside the weights the runner trains and saves.
     assert not any(name.startswith('distillation')
                    for name in model.state_dict())
 
-    # The loss of the first training episode: the home-made runner's
-    # distillation loss (episode_loss with a Distillation), not the
-    # cross-entropy.
+    # The loss of the first training episode: the distillation loss
+    # (episode_loss with a Distillation), not the cross-entropy.
     item = runner.train_dataloader.dataset[0]
     episode = Episode(item['inputs']['support'],
                       item['data_samples']['support_labels'],
@@ -300,7 +300,7 @@ def test_distillation_from_a_low_resolution_teacher(train_fewshot,
                       item['data_samples']['query_labels'])
     reference = BRNPAProtoNet(**{**dict(cfg.model.learner),
                                  'high_resolution': False})
-    load_model_weights(reference, path)
+    load_learner_weights(reference, path)
     model.learner.eval()  # batch norm statistics left as they are
     distilled = model(item['inputs'], item['data_samples'], 'loss')['loss']
     expected, _ = episode_loss(model.learner, episode, build_distillation(
@@ -345,12 +345,18 @@ def test_distillation_from_a_low_resolution_teacher(train_fewshot,
 def test_ranked_maps_of_a_test_episode_after_testing(pickle_root, tmp_path):
     cfg = tiny_config(pickle_root, tmp_path, 2)
     assert [hook['type'] for hook in cfg.custom_hooks] == [
-        'BRNPAEpisodeMapsHook']
+        'BRNPAEpisodeMapsHook', 'BRNPAFewShotMetricsHook']
     cfg.custom_hooks[0].update(max_images=2)
     runner = Runner.from_cfg(cfg)
     maps = tmp_path / 'maps'
     assert not maps.exists()
-    runner.test()
+    metrics = runner.test()
+    # metrics.json: the test of the model the runner holds.
+    test = json.loads((tmp_path / 'metrics.json').read_text())['test']
+    assert test['accuracy_pct'] == metrics['fewshot/accuracy']
+    assert test['ci95_pct'] == metrics['fewshot/ci95']
+    assert (test['episodes'], test['checkpoint']) == (
+        EPISODES['test_dataloader'], None)
     names = sorted(os.listdir(maps))
     assert names == ['query_000.png', 'query_001.png', 'support_000.png',
                      'support_001.png']

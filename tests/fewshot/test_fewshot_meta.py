@@ -11,7 +11,7 @@ from brnpa_plugins.fewshot import (BRNPAMetaLearner, BRNPAProtoNet,
                                    build_transform, evaluate, split_episode,
                                    train_episodes)
 
-from .conftest import CONFIG_DIR, TINY_OPTIONS
+from .conftest import CONFIG_DIR, tiny_options
 
 TINY = dict(widths=(4, 6, 8, 10), num_parts=2)
 
@@ -128,39 +128,35 @@ def test_bad_meta_options_are_named(kwargs, match):
         BRNPAMetaLearner(BRNPAProtoNet(**TINY), 3, **kwargs)
 
 
-STEPS = ['meta.adaptation_steps=1', 'meta.eval_adaptation_steps=1']
-META_OPTIONS = [o for o in TINY_OPTIONS if not o.startswith('pretrain')] + [
-    'pretrain=None', *STEPS]
+ANIL = os.path.join(CONFIG_DIR,
+                    'brnpa-anil_resnet12_mini-imagenet_5way-1shot.py')
+STEPS = ['model.meta.adaptation_steps=1', 'model.meta.eval_adaptation_steps=1']
 
 
-@pytest.mark.parametrize('config, options', [
-    # With the base-class pre-training of the ProtoNet config.
-    ('brnpa-anil_resnet12_mini-imagenet_5way-1shot.py', TINY_OPTIONS + STEPS),
-    ('brnpa-maml_conv4_mini-imagenet_5way-1shot.py', META_OPTIONS)])
-def test_the_meta_configs_run_end_to_end(train_fewshot, pickle_root,
-                                         tmp_path, config, options):
+def test_the_anil_config_starts_from_the_pretraining(
+        train_fewshot, pretrained, pickle_root, tmp_path):
+    path = pretrained[0] / 'epoch_1.pth'
     metrics = train_fewshot([
-        os.path.join(CONFIG_DIR, config), '--work-dir', str(tmp_path),
-        '--cfg-options', f'data.root={pickle_root}', *options])
-    assert [r['episode'] for r in metrics['validation']] == [2, 4]
-    assert 0 <= metrics['test']['accuracy_pct'] <= 100
+        ANIL, '--work-dir', str(tmp_path), '--cfg-options',
+        *tiny_options(pickle_root, max_iters=2), *STEPS,
+        f'model.pretrained={path}'])
+    assert 0 <= metrics['fewshot/accuracy'] <= 100
+    assert metrics['fewshot/episodes'] == 3
     assert len(os.listdir(tmp_path / 'maps')) == 4
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    assert f'learner weights loaded from {path}' in log
 
 
 def test_meta_ways_must_match_the_episodes(train_fewshot, pickle_root,
                                            tmp_path):
-    config = os.path.join(CONFIG_DIR,
-                          'brnpa-anil_resnet12_mini-imagenet_5way-1shot.py')
-    with pytest.raises(ValueError, match='train_episode.ways=5 but the anil '
-                       'head has meta.ways=3 outputs'):
-        train_fewshot([config, '--work-dir', str(tmp_path), '--cfg-options',
-                       f'data.root={pickle_root}', *META_OPTIONS,
-                       'meta.ways=3'])
-    with pytest.raises(ValueError, match=r"unknown key 'meta.inner_rl' "
-                       r"\(did you mean 'meta.inner_lr'\?\)"):
-        train_fewshot([config, '--work-dir', str(tmp_path), '--cfg-options',
-                       f'data.root={pickle_root}', *META_OPTIONS,
-                       'meta.inner_rl=0.1'])
+    options = [ANIL, '--work-dir', str(tmp_path), '--cfg-options',
+               *tiny_options(pickle_root, max_iters=2), *STEPS]
+    with pytest.raises(ValueError, match=r'support_labels must be in 0\.\.2 '
+                       r'\(meta.ways=3\)'):
+        train_fewshot(options + ['model.meta.ways=3'])
+    with pytest.raises(TypeError, match=r"unknown argument 'inner_rl' "
+                       r"\(did you mean 'inner_lr'\?\)"):
+        train_fewshot(options + ['model.meta.inner_rl=0.1'])
 
 
 def test_maml_adapts_a_network_cut_at_its_feature_map(episode):

@@ -1,5 +1,5 @@
 """Omniglot (1-channel images) and CIFAR-FS's raw layout, through
-learn2learn's datasets, TaskDataset and the runner."""
+learn2learn's datasets, TaskDataset and tools/train_fewshot.py."""
 import json
 import os
 
@@ -12,7 +12,7 @@ from brnpa_plugins.fewshot import (BENCHMARKS, BRNPAProtoNet, build_dataset,
                                    build_taskset, build_transform,
                                    check_root, split_episode)
 
-from .conftest import CONFIG_DIR, TINY_OPTIONS, tiny_data
+from .conftest import CONFIG_DIR, tiny_data, tiny_options
 
 OMNIGLOT = os.path.join(CONFIG_DIR,
                         'brnpa-protonet_resnet12_omniglot_5way-1shot.py')
@@ -82,8 +82,8 @@ def test_a_colour_image_becomes_grey_and_back():
 
 
 def test_a_mean_that_does_not_fit_the_channels_is_named():
-    with pytest.raises(ValueError, match=r'data.mean has 3 values but the '
-                       r'images have 1 channel\(s\).*data.mean=\(0.5,\)'):
+    with pytest.raises(ValueError, match=r'dataset.mean has 3 values but the '
+                       r'images have 1 channel\(s\).*dataset.mean=\(0.5,\)'):
         build_transform(28, channels=1)
 
 
@@ -100,7 +100,7 @@ def test_omniglot_without_data_names_the_folders(tmp_path):
 
 
 def test_too_few_characters_for_the_split(omniglot_root):
-    with pytest.raises(ValueError, match=r'data.class_split=\(1100, 100, '
+    with pytest.raises(ValueError, match=r'dataset.class_split=\(1100, 100, '
                        r'423\) needs 1623 classes but the data has 18'):
         build_dataset('omniglot', omniglot_root, 'train')
 
@@ -123,22 +123,30 @@ def test_cifarfs_from_the_raw_archive_layout(tmp_path, tiny_splits,
     assert torch.allclose(dataset[33][0], reference[33][0], atol=1e-5)
 
 
-def test_the_omniglot_config_runs_end_to_end(train_fewshot, omniglot_root,
-                                             tmp_path):
+PRETRAIN = os.path.join(CONFIG_DIR,
+                        'brnpa-pretrain_resnet12_1xb128-100e_omniglot.py')
+#: The tiny characters: 8 training, 5 validation, 5 test.
+SPLIT_OPTIONS = [f'{loader}_dataloader.dataset.class_split={TINY_SPLIT}'
+                 for loader in ('train', 'val', 'test')]
+
+
+def test_the_omniglot_configs_pretrain_then_train(train_fewshot,
+                                                  omniglot_root, tmp_path):
+    """The 1-channel pre-training, then episodes from it."""
+    train_fewshot([PRETRAIN, '--work-dir', str(tmp_path / 'pre'),
+                   '--cfg-options', *tiny_options(omniglot_root,
+                                                  pretrain=True),
+                   *SPLIT_OPTIONS])
+    path = tmp_path / 'pre' / 'epoch_1.pth'
     metrics = train_fewshot([
-        OMNIGLOT, '--work-dir', str(tmp_path), '--cfg-options',
-        f'data.root={omniglot_root}', *TINY_OPTIONS,
-        f'data.class_split={TINY_SPLIT}'])
-    assert metrics['test']['episodes'] == 5
-    assert 0 <= metrics['test']['accuracy_pct'] <= 100
-    assert json.loads((tmp_path / 'metrics.json').read_text()) == metrics
-    assert len(os.listdir(tmp_path / 'maps')) == 4
-
-
-def test_a_three_channel_model_on_omniglot_is_named(train_fewshot,
-                                                    omniglot_root, tmp_path):
-    with pytest.raises(ValueError, match=r'model.in_channels=3 but the '
-                       r'images have 1 channel\(s\)'):
-        train_fewshot([OMNIGLOT, '--work-dir', str(tmp_path),
-                       '--cfg-options', f'data.root={omniglot_root}',
-                       *TINY_OPTIONS, 'model.in_channels=3'])
+        OMNIGLOT, '--work-dir', str(tmp_path / 'episodes'), '--cfg-options',
+        *tiny_options(omniglot_root, max_iters=2), *SPLIT_OPTIONS,
+        f'model.pretrained={path}'])
+    test = json.loads((tmp_path / 'episodes' / 'metrics.json').read_text())[
+        'test']
+    assert test['episodes'] == metrics['fewshot/episodes'] == 3
+    assert 0 <= test['accuracy_pct'] <= 100
+    assert len(os.listdir(tmp_path / 'episodes' / 'maps')) == 4
+    weights = torch.load(path)['state_dict']
+    assert weights['classifier.learner.backbone.layer1.0.body.0.0.weight'
+                   ].shape[1] == 1  # one input channel

@@ -128,5 +128,5 @@ def test_classifier_arguments_are_checked():
     with pytest.raises(ValueError, match='dropout'):
         BaseClassifier(BRNPAProtoNet(**TINY), num_classes=5, dropout=1.0)
     with pytest.raises(ValueError, match=r"BaseClassifier: dropout must be a "
-                       r"number in \[0, 1\), got 'x'; set pretrain.dropout"):
+                       r"number in \[0, 1\), got 'x'; set model.dropout"):
         BaseClassifier(BRNPAProtoNet(**TINY), num_classes=5, dropout='x')
