@@ -1,15 +1,21 @@
 """The embedded demo: the ground-truth benchmark, end to end, on a CPU.
 
     python tools/demo.py [--out-dir outputs/demo] [--seeds 0 [1 2 ...]]
+        [--config CONFIG --cnn-config CONFIG] [--cnn-methods gradcam rise]
+        [--attention-model NAME CONFIG ...] [--epochs N]
 
 Nothing is downloaded:
 1. generates the benchmark (brnpa_plugins/data/synthetic.py: classes defined
    by which colour sits on which rimmed shape, among rimless distractors of
    the same shapes and colours) in the CUB-200-2011 layout, and checks that
    a colour-histogram classifier stays at chance on it;
-2. for each training seed, trains BR-NPA and the plain CNN (global average
-   pooling) that Grad-CAM and RISE explain, with ``tools/train.py``, and
-   tests BR-NPA with ``tools/test.py --out`` (predictions carry the maps);
+2. for each training seed, trains BR-NPA (``--config``), the plain network
+   with global average pooling (``--cnn-config``) that Grad-CAM and RISE
+   (``--cnn-methods``) explain, and every ``--attention-model`` (another
+   BR-NPA variant, scored as BR-NPA is), with ``tools/train.py``, and tests
+   BR-NPA with ``tools/test.py --out`` (predictions carry the maps). The
+   defaults are the ResNet-18 configs; the other backbone families have
+   their own (docs/backbones.md);
 3. runs ``tools/eval_saliency.py``: BR-NPA's map and its network's norm map,
    Grad-CAM and RISE on the CNN, and the controls (uniform random, centred
    Gaussian, colour saturation, oracle, anti-oracle), scored on decisive-part
@@ -51,6 +57,14 @@ def parse_args(argv=None):
     parser.add_argument('--data-root', default='data/synthetic_parts')
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--cnn-config', default=DEFAULT_CNN_CONFIG)
+    parser.add_argument('--cnn-methods', nargs='+', default=['gradcam', 'rise'],
+                        help='saliency methods applied to the plain network '
+                        '(any registered method, e.g. rollout for a ViT)')
+    parser.add_argument(
+        '--attention-model', nargs=2, action='append', default=[],
+        metavar=('NAME', 'CONFIG'),
+        help='another BR-NPA config, trained per seed and scored next to '
+        '--config (repeatable)')
     parser.add_argument('--train-per-class', type=int, default=None,
                         help="override the dataset's training images per "
                         'class (default 120)')
@@ -146,12 +160,16 @@ def read_per_image(path):
             for method, metrics in scores.items()}
 
 
-def evaluate(args, seed_dir, checkpoint, cnn_checkpoint):
+def evaluate(args, seed_dir, checkpoint, cnn_checkpoint, others):
+    """Score every model of one seed; ``others``: (name, config,
+    checkpoint) of the ``--attention-model`` models."""
     report_dir = os.path.join(seed_dir, 'benchmark')
+    extra = [item for other in others
+             for item in ('--attention-model', *other)]
     run('tools/eval_saliency.py', args.config, checkpoint,
-        '--methods', 'attention', 'attention-all', 'norm',
+        '--methods', 'attention', 'attention-all', 'norm', *extra,
         '--cnn-config', args.cnn_config, '--cnn-checkpoint', cnn_checkpoint,
-        '--cnn-name', 'GAP CNN', '--cnn-methods', 'gradcam', 'rise',
+        '--cnn-name', 'GAP CNN', '--cnn-methods', *args.cnn_methods,
         '--perturbation-images', str(args.perturbation_images),
         '--max-steps', str(args.max_steps),
         '--rise-masks', str(args.rise_masks),
@@ -204,12 +222,17 @@ def main(argv=None):
         cnn_checkpoint = train(args.cnn_config,
                                os.path.join(seed_dir, 'gap_cnn'), data_root,
                                seed, args.epochs)
+        others = [(name, config,
+                   train(config, os.path.join(seed_dir, f'model_{index}'),
+                         data_root, seed, args.epochs))
+                  for index, (name, config) in enumerate(
+                      args.attention_model)]
         predictions_file = os.path.join(seed_dir, 'predictions.pkl')
         run('tools/test.py', args.config, checkpoint, '--work-dir',
             os.path.join(seed_dir, 'brnpa'), '--out', predictions_file,
             '--cfg-options', *data_options(data_root))
         report_dir, summary = evaluate(args, seed_dir, checkpoint,
-                                       cnn_checkpoint)
+                                       cnn_checkpoint, others)
         per_seed[seed] = read_per_image(os.path.join(report_dir,
                                                      'per_image.csv'))
         summaries[seed], accuracies[seed] = summary, summary['accuracy']

@@ -23,7 +23,8 @@ from .cpu import AmpOptimWrapper
 from .datasets import CheckedCUB, CheckedFGVCAircraft, CheckedStanfordCars
 from .distiller import BRNPADistiller
 from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD, BRNPAHead
-from .highres import build_high_resolution_backbone
+from .highres import (build_backbone_without_final_norm,
+                      build_high_resolution_backbone)
 from .hooks import GradientCheckpointingHook, RankedMapsHook
 from .model_index import register_model_index
 from .necks import BRNPANeck, BRNPANeckOutput
@@ -41,6 +42,7 @@ __all__ = [
     'BCNNNeck', 'BRNPADistiller', 'BRNPAHead', 'BRNPANeck', 'BRNPANeckOutput',
     'CheckedCUB', 'CheckedFGVCAircraft', 'CheckedStanfordCars',
     'GradientCheckpointingHook', 'RankedMapsHook', 'SaliencyMetric',
-    'SaliencyMetricHook', 'apply_patches', 'build_high_resolution_backbone',
+    'SaliencyMetricHook', 'apply_patches',
+    'build_backbone_without_final_norm', 'build_high_resolution_backbone',
     'patch_status', 'saliency_layers'
 ]

@@ -15,6 +15,14 @@ registered for it). What comes back is the inner backbone itself, so its
 parameters keep their names: the same checkpoints load into the standard and
 the high-resolution form, and its own ``init_cfg`` loads pretrained weights
 after the conversion.
+
+``type='WithoutFinalNorm'`` works the same way and removes the normalisation
+layer that ends the backbone (:func:`brnpa_plugins.plugins.remove_final_norm`:
+``norm3`` of a ConvNeXt or Swin, ``ln1`` of a ViT), so that BR-NPA groups the
+last stage's residual stream, whose norm varies from place to place; the two
+nest (``WithoutFinalNorm(backbone=dict(type='HighResolutionBackbone', ...))``).
+Checkpoints of the standard form still load; their final-norm weights are
+left unused.
 """
 from typing import Optional, Sequence
 
@@ -23,7 +31,7 @@ from torch import nn
 from mmpretrain.registry import MODELS
 
 from ..core.checks import check_kwargs
-from ..plugins.backbones import to_high_resolution
+from ..plugins.backbones import remove_final_norm, to_high_resolution
 
 
 def build_high_resolution_backbone(backbone: dict,
@@ -60,3 +68,25 @@ def _high_resolution_backbone(**kwargs) -> nn.Module:
     check_kwargs(build_high_resolution_backbone, kwargs,
                  owner='HighResolutionBackbone')
     return build_high_resolution_backbone(**kwargs)
+
+
+def build_backbone_without_final_norm(backbone: dict) -> nn.Module:
+    """Build ``backbone`` and replace its final normalisation layer by an
+    identity (:func:`~brnpa_plugins.plugins.remove_final_norm`)."""
+    if not isinstance(backbone, dict) or 'type' not in backbone:
+        raise ValueError(
+            'WithoutFinalNorm: backbone must be the config dict of a '
+            "backbone, e.g. backbone=dict(type='ConvNeXt', ...); got "
+            f'{backbone!r}.')
+    try:
+        return remove_final_norm(MODELS.build(backbone))
+    except ValueError as error:
+        raise ValueError(f'WithoutFinalNorm (backbone.type='
+                         f'{backbone["type"]!r}): {error}') from None
+
+
+@MODELS.register_module(name='WithoutFinalNorm')
+def _backbone_without_final_norm(**kwargs) -> nn.Module:
+    check_kwargs(build_backbone_without_final_norm, kwargs,
+                 owner='WithoutFinalNorm')
+    return build_backbone_without_final_norm(**kwargs)

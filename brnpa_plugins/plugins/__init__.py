@@ -7,7 +7,8 @@ A third-party plugin is a module that implements hooks of
 """
 from .adapters import Adapter, AdapterUnavailableError
 from .backbones import (FeatureLayer, HighResolutionBackbone, feature_layer,
-                        high_resolution_backbones, to_high_resolution)
+                        high_resolution_backbones, remove_final_norm,
+                        to_high_resolution)
 from .hookspecs import hookimpl, hookspec
 from .manager import (DEFAULT_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP,
                       PluginWarning, UnknownNameError,
@@ -27,6 +28,6 @@ __all__ = [
     'high_resolution_backbones', 'hookimpl', 'hookspec', 'plugin_hooks',
     'plugin_problems',
     'plugin_sources', 'registered', 'registered_adapters',
-    'registered_by_plugin', 'reset_plugins',
+    'registered_by_plugin', 'remove_final_norm', 'reset_plugins',
     'saliency_methods', 'to_high_resolution'
 ]

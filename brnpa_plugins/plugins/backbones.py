@@ -106,3 +106,40 @@ def feature_layer(model: nn.Module) -> Optional[FeatureLayer]:
         if backbone.feature_layer is not None and backbone.matches(model):
             return backbone.feature_layer(model)
     return None
+
+
+#: Normalisation layers :func:`remove_final_norm` takes out.
+NORM_LAYERS = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase)
+
+
+def remove_final_norm(model: nn.Module) -> nn.Module:
+    """Replace the normalisation layer that produces ``model``'s last feature
+    map (its :func:`feature_layer`) by ``nn.Identity``, in place.
+
+    A LayerNorm at the end of a ConvNeXt, ViT or Swin scales every location's
+    feature vector to about the same norm, which leaves BR-NPA no activity to
+    rank locations by (docs/backbones.md); without it the grouping reads the
+    last stage's residual stream.
+
+    Raises:
+        ValueError: no registered family knows the model's feature layer, or
+            that layer is not a normalisation layer.
+    """
+    found = feature_layer(model)
+    name = type(model).__name__
+    if found is None:
+        raise ValueError(
+            f'{name}: no registered backbone family names its feature layer, '
+            'so its final norm cannot be found (`brnpa plugins` lists the '
+            'families).')
+    if not isinstance(found.module, NORM_LAYERS):
+        raise ValueError(
+            f'{name}: its last feature map comes from '
+            f'{type(found.module).__name__}, not from a normalisation layer; '
+            'there is no final norm to remove (already removed, or the '
+            "backbone's own option, e.g. ViT final_norm=False, is set).")
+    for parent in model.modules():
+        for child_name, child in parent.named_children():
+            if child is found.module:
+                setattr(parent, child_name, nn.Identity())
+    return model

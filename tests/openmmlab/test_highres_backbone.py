@@ -22,6 +22,9 @@ TINY_BACKBONES = {
     'VisionTransformer': dict(
         arch=dict(embed_dims=32, num_layers=2, num_heads=2,
                   feedforward_channels=64), img_size=64),
+    'SwinTransformer': dict(
+        arch=dict(embed_dims=4, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1]),
+        img_size=64, window_size=2),
 }
 TINY_CHANNELS = 32
 #: config -> side of the attention maps at 64 px.
@@ -30,6 +33,10 @@ SYNTHETIC = {
     'brnpa-highres_convnext-tiny-w16_1xb32_synthetic-parts.py': 8,  # 8
     'brnpa_vit-w64-p8_1xb32_synthetic-parts.py': 8,          # patch 8
     'brnpa-highres_vit-w64-p8_1xb32_synthetic-parts.py': 16,  # stride 4
+    'brnpa-finalnorm_vit-w64-p8_1xb32_synthetic-parts.py': 8,
+    'brnpa-signed_vit-w64-p8_1xb32_synthetic-parts.py': 8,
+    'brnpa_swin-tiny-w16_1xb32_synthetic-parts.py': 2,       # stride 32
+    'brnpa-highres_swin-tiny-w16_1xb32_synthetic-parts.py': 4,  # 16
 }
 #: (family, mmpretrain metafile folder, ImageNet model whose weights load)
 CUB = [('convnext-tiny', 'convnext', 'convnext-tiny_32xb128_in1k'),
@@ -38,8 +45,8 @@ CUB = [('convnext-tiny', 'convnext', 'convnext-tiny_32xb128_in1k'),
 
 
 def inner_backbone(cfg_backbone):
-    if cfg_backbone.type == 'HighResolutionBackbone':
-        return cfg_backbone.backbone
+    while cfg_backbone.type in ('HighResolutionBackbone', 'WithoutFinalNorm'):
+        cfg_backbone = cfg_backbone.backbone
     return cfg_backbone
 
 
@@ -279,3 +286,49 @@ def test_pretrained_init_cfg_loads_standard_weights_after_conversion(
             assert loaded.shape[1] - 1 == 4 * (value.shape[1] - 1)
         else:
             assert torch.equal(loaded, value), name
+
+
+@pytest.mark.parametrize('backbone, norm', [
+    (dict(type='ConvNeXt', gap_before_final_norm=False,
+          **TINY_BACKBONES['ConvNeXt']), 'norm3'),
+    (dict(type='VisionTransformer', out_type='featmap',
+          **TINY_BACKBONES['VisionTransformer']), 'ln1'),
+    (dict(type='SwinTransformer', img_size=64, window_size=2,
+          arch=dict(embed_dims=16, depths=[1, 1, 1, 1],
+                    num_heads=[1, 1, 2, 2])), 'norm3'),
+])
+def test_without_final_norm_reads_the_residual_stream(backbone, norm):
+    torch.manual_seed(0)
+    standard = MODELS.build(copy.deepcopy(backbone))
+    model = MODELS.build(dict(type='WithoutFinalNorm',
+                              backbone=copy.deepcopy(backbone)))
+    standard.eval(), model.eval()  # (their train() returns None)
+    assert isinstance(getattr(model, norm), torch.nn.Identity)
+    # The standard form's weights load; only the final norm's are unused.
+    missing, unexpected = model.load_state_dict(standard.state_dict(),
+                                                strict=False)
+    assert not missing and {k.split('.')[0] for k in unexpected} == {norm}
+    images = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        out = model(images)[-1]
+        normalised = standard(images)[-1]
+    # The standard map is this one after a per-location LayerNorm: same
+    # shape, and a norm that is nearly constant over locations.
+    assert out.shape == normalised.shape
+    spread = [m.norm(dim=1).flatten(1) for m in (out, normalised)]
+    cv = [(s.std(1) / s.mean(1)).mean() for s in spread]
+    assert cv[1] < cv[0]
+    high = MODELS.build(dict(type='WithoutFinalNorm', backbone=dict(
+        type='HighResolutionBackbone', backbone=copy.deepcopy(backbone))))
+    with torch.no_grad():
+        assert high(images)[-1].shape[-1] >= 2 * out.shape[-1]
+
+
+def test_without_final_norm_names_a_backbone_that_has_none():
+    with pytest.raises(ValueError, match=r"WithoutFinalNorm \(backbone.type="
+                       r"'ResNet'\): ResNet: its last feature map comes from "
+                       r"ResLayer, not from a normalisation layer"):
+        MODELS.build(dict(type='WithoutFinalNorm', backbone=dict(
+            type='ResNet', depth=18, base_channels=8)))
+    with pytest.raises(TypeError, match="did you mean 'backbone'"):
+        MODELS.build(dict(type='WithoutFinalNorm', backbon=dict()))

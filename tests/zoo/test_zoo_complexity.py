@@ -41,7 +41,7 @@ def test_every_image_classifier_has_its_numbers():
     from brnpa_plugins.zoo import zoo_entries
     classifiers = [e for e in zoo_entries().values()
                    if e.task == 'Image Classification']
-    assert len(classifiers) == 7
+    assert len(classifiers) == 13
     for entry in classifiers:
         assert entry.metadata['Parameters'] > 0, entry.name
         assert entry.metadata['FLOPs'] > 0, entry.name

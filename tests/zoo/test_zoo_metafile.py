@@ -16,7 +16,7 @@ def test_project_model_index_is_found_and_read():
     assert find_model_index() == REPO / 'model-index.yml'
     entries = read_model_index()
     names = [e.name for e in entries]
-    assert len(names) == len(set(names)) == 14
+    assert len(names) == len(set(names)) == 20
     datasets = {e.dataset for e in entries}
     assert datasets == {'CUB-200-2011', 'Stanford Cars', 'FGVC-Aircraft',
                         'Market-1501', 'mini-ImageNet',
@@ -43,7 +43,7 @@ def test_every_config_exists():
 def test_distilled_entries_name_their_teacher_in_the_zoo():
     entries = {e.name: e for e in read_model_index()}
     students = [e for e in entries.values() if 'Teacher' in e.metadata]
-    assert len(students) == 5
+    assert len(students) == 8
     for student in students:
         assert student.metadata['Teacher'] in entries, student.name
 

@@ -110,7 +110,7 @@ def test_project_classification_entries_are_registered(model_hub):
     names = mmpretrain.list_models('brnpa')
     expected = [e.name for e in read_model_index()
                 if e.task == 'Image Classification']
-    assert len(expected) == 7 and sorted(expected) == names
+    assert len(expected) == 13 and sorted(expected) == names
     assert register_model_index() == []
     assert ModelHub._models_dict[expected[0]].weights == \
         f'brnpa://{expected[0]}'

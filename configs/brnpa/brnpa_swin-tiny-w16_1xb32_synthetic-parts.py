@@ -1,0 +1,20 @@
+# BR-NPA with a narrow Swin Transformer on the generated ground-truth
+# benchmark, at the standard resolution (total stride 32: 3 x 3 maps at
+# 96 px). Swin-T depths (2, 2, 6, 2) with 16 base channels (16 to 128, one
+# head per 16 channels) and 3 x 3 windows (they divide the 24, 12, 6 and 3
+# token sides), from scratch; the data and head are those of the ResNet-18
+# demo config. brnpa-highres_swin-tiny-w16_1xb32_synthetic-parts.py is its
+# high-resolution form.
+_base_ = ['./brnpa_resnet18-w16_1xb32_synthetic-parts.py']
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='SwinTransformer',
+        arch=dict(embed_dims=16, depths=[2, 2, 6, 2],
+                  num_heads=[1, 2, 4, 8]),
+        img_size=96,
+        window_size=3,
+        out_indices=(3, )),
+    neck=dict(in_channels=128),
+    head=dict(in_channels=128))
