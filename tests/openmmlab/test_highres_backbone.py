@@ -332,3 +332,31 @@ def test_without_final_norm_names_a_backbone_that_has_none():
             type='ResNet', depth=18, base_channels=8)))
     with pytest.raises(TypeError, match="did you mean 'backbone'"):
         MODELS.build(dict(type='WithoutFinalNorm', backbon=dict()))
+
+
+def test_feature_norm_spread_tool_tells_a_layer_norm_map_apart(
+        tiny_cub_root, tmp_path, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'feature_norm_spread',
+        os.path.join(REPO, 'tools', 'feature_norm_spread.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    torch.manual_seed(0)
+    varied = torch.rand(2, 8, 6, 6) * (1 + 9 * torch.rand(2, 1, 6, 6))
+    flat = torch.nn.functional.layer_norm(varied.permute(0, 2, 3, 1),
+                                          (8, )).permute(0, 3, 1, 2)
+    assert (tool.coefficient_of_variation(flat) < 1e-2).all()
+    assert (tool.coefficient_of_variation(varied) > 0.1).all()
+    # The tool itself, on a checkpoint of a tiny ViT config.
+    file_name = 'brnpa_vit-w64-p8_1xb32_synthetic-parts.py'
+    cfg = tiny_family_config(file_name, tiny_cub_root, tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    cfg.dump(str(tmp_path / 'tiny.py'))
+    tool.main([str(tmp_path / 'tiny.py'), str(tmp_path / 'work' /
+                                              'epoch_1.pth'),
+               '--images', '4'])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].startswith('features: coefficient of variation')
+    assert 'mean over 4 test images' in lines[-1]
