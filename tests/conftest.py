@@ -1,3 +1,4 @@
+import contextlib
 import os
 
 import pytest
@@ -59,9 +60,9 @@ def kill_during_save():
     return _kill_during_save
 
 
-@pytest.fixture(autouse=True)
-def _restore_default_scope():
-    """Forget the mmengine default scopes a test's runners created.
+@contextlib.contextmanager
+def forget_new_default_scopes():
+    """Forget the mmengine default scopes runners create inside the block.
 
     mmengine keeps the scope of the last Runner built process-wide: after a
     runner of another scope (the few-shot configs use ``mmengine``), a
@@ -72,8 +73,24 @@ def _restore_default_scope():
     if 'mmengine.registry' in sys.modules:
         from mmengine.registry import DefaultScope
         known = set(DefaultScope._instance_dict)
-    yield
-    if 'mmengine.registry' in sys.modules:
-        from mmengine.registry import DefaultScope
-        for name in set(DefaultScope._instance_dict) - known:
-            del DefaultScope._instance_dict[name]
+    try:
+        yield
+    finally:
+        if 'mmengine.registry' in sys.modules:
+            from mmengine.registry import DefaultScope
+            for name in set(DefaultScope._instance_dict) - known:
+                del DefaultScope._instance_dict[name]
+
+
+@pytest.fixture(scope='session')
+def scopes_forgotten():
+    """:func:`forget_new_default_scopes`, for fixtures of a wider scope."""
+    return forget_new_default_scopes
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """Each test forgets the default scopes its runners created (fixtures
+    of a wider scope do the same with :func:`forget_new_default_scopes`)."""
+    with forget_new_default_scopes():
+        yield

@@ -75,8 +75,9 @@ def test_zoo_list_filters(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ['NAME', 'TASK', 'DATASET', 'STATUS']
     assert [line.split()[0] for line in lines[1:]] == [
-        'brnpa-lowres_resnet50_8xb12_cub',
-        'brnpa-highres-kd_resnet50_8xb12_cub']
+        f'brnpa-{kind}_{family}_8xb12_cub'
+        for family in ('resnet50', 'convnext-tiny', 'deit-small-p16',
+                       'swin-tiny') for kind in ('lowres', 'highres-kd')]
     assert all(line.endswith('not trained yet') for line in lines[1:])
 
 

@@ -81,13 +81,15 @@ def folder_root(tmp_path_factory, tiny_splits):
 
 
 @pytest.fixture(scope='session')
-def pretrained(tmp_path_factory, pickle_root, train_fewshot):
+def pretrained(tmp_path_factory, pickle_root, train_fewshot,
+               scopes_forgotten):
     """The work directory of one tiny base-class pre-training by
     tools/train_fewshot.py (epoch_1.pth, metrics.json)."""
     work_dir = tmp_path_factory.mktemp('pretrain')
-    metrics = train_fewshot([PRETRAIN, '--work-dir', str(work_dir),
-                             '--cfg-options',
-                             *tiny_options(pickle_root, pretrain=True)])
+    with scopes_forgotten():  # a session fixture: not reset per test
+        metrics = train_fewshot([PRETRAIN, '--work-dir', str(work_dir),
+                                 '--cfg-options',
+                                 *tiny_options(pickle_root, pretrain=True)])
     return work_dir, metrics
 
 

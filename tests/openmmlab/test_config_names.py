@@ -33,7 +33,7 @@ def _metafile_models():
 
 
 def test_there_are_configs_to_check():
-    assert len(CONFIGS) == 22
+    assert len(CONFIGS) == 29
 
 
 @pytest.mark.parametrize('file_name', CONFIGS)
@@ -55,7 +55,7 @@ def test_metafile_batch_size_is_the_total_batch():
         gpus, batch = _parse(file_name)
         assert model['Metadata']['Batch Size'] == gpus * batch, model['Name']
         checked += 1
-    assert checked == 7
+    assert checked == 13
 
 
 def test_the_pattern_rejects_a_name_without_gpus_and_batch():
