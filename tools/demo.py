@@ -65,6 +65,10 @@ def parse_args(argv=None):
         metavar=('NAME', 'CONFIG'),
         help='another BR-NPA config, trained per seed and scored next to '
         '--config (repeatable)')
+    parser.add_argument('--reuse', action='store_true',
+                        help='a seed whose report is already in --out-dir '
+                        'is read, not trained again (runs of single seeds '
+                        'in parallel, then one run of all to summarise)')
     parser.add_argument('--train-per-class', type=int, default=None,
                         help="override the dataset's training images per "
                         'class (default 120)')
@@ -111,6 +115,10 @@ def train(config, work_dir, data_root, seed, epochs):
                     f'param_scheduler.1.T_max={epochs}']
     run('tools/train.py', config, '--work-dir', work_dir, '--cfg-options',
         *options)
+    return read_last_checkpoint(work_dir)
+
+
+def read_last_checkpoint(work_dir):
     with open(os.path.join(work_dir, 'last_checkpoint')) as stream:
         return stream.read().strip()
 
@@ -179,6 +187,26 @@ def evaluate(args, seed_dir, checkpoint, cnn_checkpoint, others):
         return report_dir, json.load(stream)
 
 
+def train_and_evaluate(args, seed, seed_dir, data_root):
+    """Train every model of one seed, test BR-NPA with its maps and score
+    them all; returns BR-NPA's checkpoint and the report's summary."""
+    checkpoint = train(args.config, os.path.join(seed_dir, 'brnpa'),
+                       data_root, seed, args.epochs)
+    cnn_checkpoint = train(args.cnn_config,
+                           os.path.join(seed_dir, 'gap_cnn'), data_root,
+                           seed, args.epochs)
+    others = [(name, config,
+               train(config, os.path.join(seed_dir, f'model_{index}'),
+                     data_root, seed, args.epochs))
+              for index, (name, config) in enumerate(args.attention_model)]
+    run('tools/test.py', args.config, checkpoint, '--work-dir',
+        os.path.join(seed_dir, 'brnpa'), '--out',
+        os.path.join(seed_dir, 'predictions.pkl'),
+        '--cfg-options', *data_options(data_root))
+    return checkpoint, evaluate(args, seed_dir, checkpoint, cnn_checkpoint,
+                                others)[1]
+
+
 def compact_table(rows, higher):
     """The README's view of a report: the headline metrics only."""
     from brnpa_plugins.evaluation.report import markdown_table
@@ -217,22 +245,18 @@ def main(argv=None):
     per_seed, summaries, accuracies = {}, {}, {}
     for seed in args.seeds:
         seed_dir = os.path.join(out_dir, f'seed_{seed}')
-        checkpoint = train(args.config, os.path.join(seed_dir, 'brnpa'),
-                           data_root, seed, args.epochs)
-        cnn_checkpoint = train(args.cnn_config,
-                               os.path.join(seed_dir, 'gap_cnn'), data_root,
-                               seed, args.epochs)
-        others = [(name, config,
-                   train(config, os.path.join(seed_dir, f'model_{index}'),
-                         data_root, seed, args.epochs))
-                  for index, (name, config) in enumerate(
-                      args.attention_model)]
         predictions_file = os.path.join(seed_dir, 'predictions.pkl')
-        run('tools/test.py', args.config, checkpoint, '--work-dir',
-            os.path.join(seed_dir, 'brnpa'), '--out', predictions_file,
-            '--cfg-options', *data_options(data_root))
-        report_dir, summary = evaluate(args, seed_dir, checkpoint,
-                                       cnn_checkpoint, others)
+        report_dir = os.path.join(seed_dir, 'benchmark')
+        if args.reuse and os.path.isfile(os.path.join(report_dir,
+                                                      'summary.json')):
+            print(f'seed {seed}: reusing {report_dir}', flush=True)
+            checkpoint = read_last_checkpoint(os.path.join(seed_dir,
+                                                           'brnpa'))
+            with open(os.path.join(report_dir, 'summary.json')) as stream:
+                summary = json.load(stream)
+        else:
+            checkpoint, summary = train_and_evaluate(args, seed, seed_dir,
+                                                     data_root)
         per_seed[seed] = read_per_image(os.path.join(report_dir,
                                                      'per_image.csv'))
         summaries[seed], accuracies[seed] = summary, summary['accuracy']

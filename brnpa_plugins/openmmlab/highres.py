@@ -50,17 +50,25 @@ def build_high_resolution_backbone(backbone: dict,
     Returns:
         nn.Module: the converted backbone.
     """
+    return _build_and_convert(
+        'HighResolutionBackbone', backbone,
+        lambda model: to_high_resolution(model, stages))
+
+
+def _build_and_convert(owner: str, backbone: dict, convert) -> nn.Module:
+    """Build the backbone config ``backbone`` and return ``convert`` of it;
+    errors name ``owner`` (the config type) and the backbone's type."""
     if not isinstance(backbone, dict) or 'type' not in backbone:
         raise ValueError(
-            'HighResolutionBackbone: backbone must be the config dict of the '
-            "backbone to convert, e.g. backbone=dict(type='ConvNeXt', ...); "
-            f'got {backbone!r}.')
+            f'{owner}: backbone must be the config dict of the backbone to '
+            "convert, e.g. backbone=dict(type='ConvNeXt', ...); got "
+            f'{backbone!r}.')
     model = MODELS.build(backbone)
     try:
-        return to_high_resolution(model, stages)
+        return convert(model)
     except ValueError as error:
-        raise ValueError(f'HighResolutionBackbone (backbone.type='
-                         f'{backbone["type"]!r}): {error}') from None
+        raise ValueError(f'{owner} (backbone.type={backbone["type"]!r}): '
+                         f'{error}') from None
 
 
 @MODELS.register_module(name='HighResolutionBackbone')
@@ -73,16 +81,8 @@ def _high_resolution_backbone(**kwargs) -> nn.Module:
 def build_backbone_without_final_norm(backbone: dict) -> nn.Module:
     """Build ``backbone`` and replace its final normalisation layer by an
     identity (:func:`~brnpa_plugins.plugins.remove_final_norm`)."""
-    if not isinstance(backbone, dict) or 'type' not in backbone:
-        raise ValueError(
-            'WithoutFinalNorm: backbone must be the config dict of a '
-            "backbone, e.g. backbone=dict(type='ConvNeXt', ...); got "
-            f'{backbone!r}.')
-    try:
-        return remove_final_norm(MODELS.build(backbone))
-    except ValueError as error:
-        raise ValueError(f'WithoutFinalNorm (backbone.type='
-                         f'{backbone["type"]!r}): {error}') from None
+    return _build_and_convert('WithoutFinalNorm', backbone,
+                              remove_final_norm)
 
 
 @MODELS.register_module(name='WithoutFinalNorm')

@@ -34,7 +34,7 @@ SYNTHETIC = {
     'brnpa_vit-w64-p8_1xb32_synthetic-parts.py': 8,          # patch 8
     'brnpa-highres_vit-w64-p8_1xb32_synthetic-parts.py': 16,  # stride 4
     'brnpa-finalnorm_vit-w64-p8_1xb32_synthetic-parts.py': 8,
-    'brnpa-signed_vit-w64-p8_1xb32_synthetic-parts.py': 8,
+    'brnpa-relu_vit-w64-p8_1xb32_synthetic-parts.py': 8,
     'brnpa_swin-tiny-w16_1xb32_synthetic-parts.py': 2,       # stride 32
     'brnpa-highres_swin-tiny-w16_1xb32_synthetic-parts.py': 4,  # 16
 }
