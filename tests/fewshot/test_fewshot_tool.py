@@ -66,9 +66,13 @@ def test_resume_continues_where_training_stopped(train_fewshot, pickle_root,
     assert load_checkpoint_file(tmp_path / 'iter_4.pth')['meta'][
         'iter'] == 4
     check_metrics(tmp_path, metrics, shots=2)
+    # One log per run, named by the second it started: two runs that start
+    # within one second share a file, which the second run writes after the
+    # first.
     logs = sorted(tmp_path.glob('*/*.log'))
-    assert len(logs) == 2
+    assert 1 <= len(logs) <= 2
     resumed = logs[-1].read_text()
+    resumed = resumed[resumed.index('resumed epoch'):]
     assert 'resumed epoch: 0, iter: 2' in resumed
     assert 'resuming at episode iteration 2' in resumed
     # Only iterations 3 and 4 ran after the resume.
