@@ -41,6 +41,7 @@ import brnpa_plugins.openmmlab  # noqa: E402,F401
 from brnpa_plugins.evaluation import (compute_saliency,  # noqa: E402
                                       perturbation_curves, step_plan)
 from brnpa_plugins.core import atomic_write_text  # noqa: E402
+from brnpa_plugins.core.checks import check_positive_options  # noqa: E402
 from brnpa_plugins.profiling import cpu_name  # noqa: E402
 from brnpa_plugins.openmmlab.saliency_metric import \
     saliency_layers  # noqa: E402
@@ -69,10 +70,9 @@ def parse_args(argv=None):
                         help='ResNet depth of comparisons 1, 2 and 4')
     parser.add_argument('--out', help='also write the table to this file')
     args = parser.parse_args(argv)
-    for name in ('repeats', 'size', 'explain_size', 'rise_masks',
-                 'eval_images', 'batch_size', 'train_batch'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1')
+    check_positive_options(parser, args, (
+        'repeats', 'size', 'explain_size', 'rise_masks', 'eval_images',
+        'batch_size', 'train_batch'))
     return args
 
 

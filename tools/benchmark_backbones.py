@@ -40,6 +40,7 @@ import statistics
 import time
 from typing import NamedTuple
 
+from brnpa_plugins.core.checks import check_positive_options
 from brnpa_plugins.profiling import machine, peak_memory, start_peak_memory
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
@@ -85,9 +86,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.device not in ('cpu', 'cuda'):
         parser.error(f'--device must be cpu or cuda, got {args.device!r}')
-    for name in ('size', 'batch_size', 'steps', 'threads'):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1')
+    check_positive_options(parser, args,
+                           ('size', 'batch_size', 'steps', 'threads'))
     if args.warmup < 0:
         parser.error('--warmup must be >= 0')
     return args

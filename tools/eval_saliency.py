@@ -61,6 +61,7 @@ import brnpa_plugins.openmmlab  # noqa: E402,F401
 from brnpa_plugins.core import (atomic_write_json,  # noqa: E402
                                 atomic_write_text)
 from brnpa_plugins.core.capture import layer_output  # noqa: E402
+from brnpa_plugins.core.checks import check_positive_options  # noqa: E402
 from brnpa_plugins.core.maps import rank_by_activity  # noqa: E402
 from brnpa_plugins.data import load_part_locations  # noqa: E402
 from brnpa_plugins.data import synthetic  # noqa: E402
@@ -167,11 +168,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if bool(args.cnn_config) != bool(args.cnn_checkpoint):
         parser.error('--cnn-config and --cnn-checkpoint go together')
-    for name in ('num_images', 'perturbation_images', 'random_seeds'):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
-                         f'{value}')
+    check_positive_options(parser, args, ('num_images', 'perturbation_images',
+                                          'random_seeds'))
     known = saliency_methods()
     methods = args.methods + (args.cnn_methods if args.cnn_config else []) \
         + (args.controls or [])

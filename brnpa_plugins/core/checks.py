@@ -21,6 +21,16 @@ def check_positive_int(value, name: str, owner: str = '', hint: str = ''):
         raise ValueError(f'{message}; {hint}' if hint else message)
 
 
+def check_positive_options(parser, args, names: Iterable[str]) -> None:
+    """Stop a command line (``parser.error``) at the first option of
+    ``names`` (argparse destinations) set below 1; unset (None) ones pass."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
+                         f'{value}')
+
+
 def check_probability(value, name: str, owner: str = '', hint: str = ''):
     """Raise ValueError unless ``value`` is a real number in [0, 1).
 

@@ -82,9 +82,12 @@ BENCHMARKS = {
 CLASS_SPLIT_SEED = 0
 
 
-def _check_split(split: str) -> None:
+def check_split(split: str, owner: str = '') -> None:
+    """Raise a ValueError, prefixed by ``owner``, unless ``split`` is one of
+    :data:`SPLITS`."""
     if split not in SPLITS:
-        raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+        raise ValueError(f'{owner}split must be one of {SPLITS}, got '
+                         f'{split!r}')
 
 
 def expected_paths(benchmark: str, splits: Sequence[str] = SPLITS,
@@ -112,7 +115,7 @@ def check_root(benchmark: str, root: str, splits: Sequence[str] = SPLITS,
     download, which hangs or fails obscurely offline.
     """
     for split in splits:
-        _check_split(split)
+        check_split(split)
     layouts = expected_paths(benchmark, splits, split_dirs)
     if benchmark == FOLDER:
         expected = '\n'.join(f'  {os.path.join(root, d, "<class>", "<image>")}'
@@ -267,7 +270,7 @@ def split_classes(num_classes: int, class_split: Sequence[int],
                   split: str, seed: int = CLASS_SPLIT_SEED) -> list:
     """The classes of ``split`` when ``num_classes`` are shuffled (fixed
     seed) and cut into ``class_split`` = (train, validation, test) counts."""
-    _check_split(split)
+    check_split(split)
     counts = tuple(class_split)
     if len(counts) != 3 or not all(isinstance(c, int) and c > 0
                                    for c in counts):

@@ -72,7 +72,7 @@ from ..core.checks import (check_positive_int, errors_naming,
 from ..core.io import atomic_write_json
 from .checkpoint import load_learner_weights
 from .classifier import BaseClassifier
-from .data import IMAGENET_MEAN, IMAGENET_STD, SPLITS, build_split
+from .data import IMAGENET_MEAN, IMAGENET_STD, build_split, check_split
 from .episodes import Episode, build_taskset, split_episode
 from .meta import BRNPAMetaLearner
 from .protonet import BRNPAProtoNet
@@ -143,9 +143,7 @@ class BRNPAEpisodeDataset(Dataset):
                  split_dirs: Optional[Dict[str, str]] = None,
                  class_split: Optional[Sequence[int]] = None):
         owner = 'BRNPAEpisodeDataset: '
-        if split not in SPLITS:
-            raise ValueError(f'{owner}split must be one of {SPLITS}, got '
-                             f'{split!r}')
+        check_split(split, owner)
         check_positive_int(num_episodes, 'num_episodes', owner,
                            'set dataset.num_episodes (for training, at '
                            'least train_cfg.max_iters).')
@@ -233,9 +231,7 @@ class BRNPABaseClassDataset(Dataset):
                  channels: Optional[int] = None,
                  split_dirs: Optional[Dict[str, str]] = None,
                  class_split: Optional[Sequence[int]] = None):
-        if split not in SPLITS:
-            raise ValueError(f'BRNPABaseClassDataset: split must be one of '
-                             f'{SPLITS}, got {split!r}')
+        check_split(split, 'BRNPABaseClassDataset: ')
         self.dataset, self.channels = build_split(
             benchmark, root, split, image_size, mean, std, augment, channels,
             split_dirs, class_split)
