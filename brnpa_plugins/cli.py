@@ -11,8 +11,9 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from .plugins import (Adapter, AdapterUnavailableError,
-                      HighResolutionBackbone, SaliencyMethod, UnknownNameError,
+from .backbones import BackboneFamily
+from .evaluation.methods import SaliencyMethod
+from .plugins import (Adapter, AdapterUnavailableError, UnknownNameError,
                       plugin_hooks, plugin_sources, registered_by_plugin)
 from .version import __version__
 from .zoo import (CACHE_ENV, MIRROR_ENV, DownloadError, MetafileError,
@@ -26,7 +27,7 @@ USER_ERRORS = (AdapterUnavailableError, DownloadError, FileNotFoundError,
 # What each hook registers, so that `brnpa plugins` can list it per plugin.
 _REGISTRATIONS = {
     'brnpa_register_adapters': ('adapters', Adapter),
-    'brnpa_register_backbones': ('backbones', HighResolutionBackbone),
+    'brnpa_register_backbones': ('backbones', BackboneFamily),
     'brnpa_register_zoo_entries': ('zoo entries', ZooEntry),
     'brnpa_register_saliency_methods': ('saliency methods', SaliencyMethod),
 }

@@ -46,7 +46,7 @@ def test_plugins_lists_builtins_and_the_example(capsys):
     _check_plugins_listing(text)
     assert 'hooks: brnpa_register_adapters, brnpa_register_saliency_methods' \
         in text
-    assert 'brnpa_plugins.plugins.builtin.resnet  (brnpa-plugins' in text
+    assert 'brnpa_plugins.backbones.resnet  (brnpa-plugins' in text
 
 
 def test_plugins_json(capsys):

@@ -44,7 +44,7 @@ from brnpa_plugins.core import atomic_write_text  # noqa: E402
 from brnpa_plugins.core.checks import check_positive_options  # noqa: E402
 from brnpa_plugins.profiling import cpu_name  # noqa: E402
 from brnpa_plugins.openmmlab.saliency_metric import \
-    saliency_layers  # noqa: E402
+    saliency_context  # noqa: E402
 
 LOW_RES, HIGH_RES = (1, 2, 2, 2), (1, 2, 1, 1)
 
@@ -149,13 +149,13 @@ def neck_overhead(args, timer, device) -> List[tuple]:
 
 def explanation_time(args, timer, device) -> List[tuple]:
     model = classifier(args.depth, LOW_RES, 'brnpa', device)
-    layers = saliency_layers(model)
+    layers = saliency_context(model)
     image = torch.randn(1, 3, args.explain_size, args.explain_size,
                         device=device)
     target = torch.zeros(1, dtype=torch.long)
 
     def explain(method, **options):
-        return lambda: compute_saliency(method, model, image, target, layers,
+        return lambda: compute_saliency(method, model, image, target, **layers,
                                         **options)
 
     brnpa = explain('attention')
@@ -182,8 +182,8 @@ def evaluation_throughput(args, timer, device) -> List[tuple]:
     model = classifier(18, HIGH_RES, 'brnpa', device, num_classes=8,
                        base_channels=16)
     images = torch.randn(args.eval_images, 3, 96, 96, device=device)
-    layers = saliency_layers(model)
-    saliency = compute_saliency('attention', model, images, None, layers)
+    layers = saliency_context(model)
+    saliency = compute_saliency('attention', model, images, None, **layers)
     _, steps = step_plan(saliency[0].numel(), 196)
     points = args.eval_images * (steps + 1) * 2
     batch = torch.randn(args.batch_size, 3, 96, 96, device=device)

@@ -72,8 +72,8 @@ from brnpa_plugins.evaluation import ground_truth as gt  # noqa: E402
 from brnpa_plugins.evaluation.report import (  # noqa: E402
     csv_table, markdown_table, per_image_csv, plot_mean_curves, summarize)
 from brnpa_plugins.openmmlab.saliency_metric import \
-    saliency_layers  # noqa: E402
-from brnpa_plugins.plugins import saliency_methods  # noqa: E402
+    saliency_context  # noqa: E402
+from brnpa_plugins.evaluation import saliency_methods  # noqa: E402
 
 LABELS = {
     'attention': '', 'attention-all': ' (all maps)', 'brnpa': '',
@@ -374,7 +374,7 @@ class Evaluation:
         if self.stride is None:
             main = self.models[self.args.name]
             maps = compute_saliency('norm', main, images[:1], None,
-                                    saliency_layers(main))
+                                    **saliency_context(main))
             self.stride = images.shape[-1] // maps.shape[-1]
         return self.stride
 
@@ -440,7 +440,7 @@ class Evaluation:
         context = method_context(args, model, explainer.method, truth, seed,
                                  self._stride(images))
         saliency = compute_saliency(explainer.method, model, images, targets,
-                                    saliency_layers(model), **context)
+                                    **saliency_context(model), **context)
         scores = {name: np.full(count, np.nan) for name in HIGHER_IS_BETTER}
         perturb = torch.from_numpy(chosen.perturb)
         if len(perturb):
@@ -478,7 +478,7 @@ class Evaluation:
                     model, args.seed)
             randomised = self.randomised[explainer.model]
             other = compute_saliency(explainer.method, randomised, images,
-                                     targets, saliency_layers(randomised),
+                                     targets, **saliency_context(randomised),
                                      **context)
             scores['randomisation'] = gt.map_similarity(saliency,
                                                          other).numpy()

@@ -7,8 +7,8 @@ average drop / increase in confidence (:func:`confidence_change`),
 them all on a batch. :mod:`.ground_truth` scores maps against known evidence
 and by intervention; :mod:`.controls` holds the maps every method has to
 beat. Saliency methods (attention maps, post-hoc CAMs, RISE, controls) are
-registered through the ``brnpa_register_saliency_methods`` plugin hook and
-run with :func:`compute_saliency`.
+in :mod:`.methods`, registered through the ``brnpa_register_saliency_methods``
+plugin hook and run with :func:`compute_saliency`.
 """
 from .confidence import ConfidenceChange, confidence_change
 from .perturbation import (DEFAULT_MAX_STEPS, PerturbationCurve,
@@ -18,20 +18,19 @@ from .perturbation import (DEFAULT_MAX_STEPS, PerturbationCurve,
                            saliency_correlation, step_plan)
 from .pointing import map_peaks, pointing_game
 from .protocol import HIGHER_IS_BETTER, MapEvaluation, evaluate_maps
-from .rise import RiseMasks, rise
-from .saliency import (SaliencyLayers, attention_saliency, compute_saliency,
-                       norm_saliency)
+from .methods import (RiseMasks, SaliencyMethod, compute_saliency,
+                      get_saliency_method, rise, saliency_methods)
 from .scoring import class_probabilities, predict, resolve_targets
 from .sparsity import sparsity
 
 __all__ = [
     'DEFAULT_MAX_STEPS', 'HIGHER_IS_BETTER',
     'ConfidenceChange', 'MapEvaluation', 'PerturbationCurve', 'RiseMasks',
-    'SaliencyLayers', 'area_under_curve', 'attention_saliency',
+    'SaliencyMethod', 'area_under_curve',
     'blur_kernel_size', 'box_blur', 'check_images_and_maps',
     'class_probabilities', 'compute_saliency', 'confidence_change',
-    'deletion_auc', 'evaluate_maps', 'insertion_auc', 'map_peaks',
-    'norm_saliency', 'perturbation_curves', 'pointing_game', 'predict',
-    'resolve_targets',
-    'rise', 'saliency_correlation', 'sparsity', 'step_plan'
+    'deletion_auc', 'evaluate_maps', 'get_saliency_method', 'insertion_auc',
+    'map_peaks', 'perturbation_curves', 'pointing_game', 'predict',
+    'resolve_targets', 'rise', 'saliency_correlation', 'saliency_methods',
+    'sparsity', 'step_plan'
 ]

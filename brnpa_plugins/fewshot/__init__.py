@@ -22,8 +22,10 @@ modules of ``engine.py``, imported on first use so that
 ``import brnpa_plugins.fewshot`` does not import mmengine.
 """
 import importlib
-from .backbones import (ARCHITECTURES, DropBlock, FeatureMapBackbone,
-                        FewShotBackbone, build_backbone)
+from .backbones import ARCHITECTURES, FewShotBackbone
+from .build import build_backbone
+from .dropblock import DropBlock
+from .feature_map import FeatureMapBackbone
 from .checkpoint import learner_state, load_learner_weights
 from .classifier import BaseClassifier
 from .data import (BENCHMARKS, SPLITS, build_dataset, build_split,

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from ..core import BRNPA, BRNPAOutput
 from ..core.checks import reject_unknown_kwargs
-from .backbones import BackboneSpec, build_backbone
+from .build import BackboneSpec, build_backbone
 
 METRICS = ('euclidean', 'cosine')
 POOLINGS = ('brnpa', 'average')

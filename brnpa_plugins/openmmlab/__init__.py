@@ -30,7 +30,7 @@ from .model_index import register_model_index
 from .necks import BRNPANeck, BRNPANeckOutput
 from .remote_checkpoints import register_checkpoint_loaders
 from .saliency_metric import (SaliencyMetric, SaliencyMetricHook,
-                              saliency_layers)
+                              saliency_context)
 
 apply_patches()
 register_checkpoint_loaders()
@@ -44,5 +44,5 @@ __all__ = [
     'GradientCheckpointingHook', 'RankedMapsHook', 'SaliencyMetric',
     'SaliencyMetricHook', 'apply_patches',
     'build_backbone_without_final_norm', 'build_high_resolution_backbone',
-    'patch_status', 'saliency_layers'
+    'patch_status', 'saliency_context'
 ]

@@ -10,14 +10,14 @@ In a config::
                                     prefix='backbone')))
 
 builds the inner backbone as usual and converts it in place with
-:func:`brnpa_plugins.plugins.to_high_resolution` (the family a plugin
+:func:`brnpa_plugins.backbones.to_high_resolution` (the family a plugin
 registered for it). What comes back is the inner backbone itself, so its
 parameters keep their names: the same checkpoints load into the standard and
 the high-resolution form, and its own ``init_cfg`` loads pretrained weights
 after the conversion.
 
 ``type='WithoutFinalNorm'`` works the same way and removes the normalisation
-layer that ends the backbone (:func:`brnpa_plugins.plugins.remove_final_norm`:
+layer that ends the backbone (:func:`brnpa_plugins.backbones.remove_final_norm`:
 ``norm3`` of a ConvNeXt or Swin, ``ln1`` of a ViT), so that BR-NPA groups the
 last stage's residual stream, whose norm varies from place to place; the two
 nest (``WithoutFinalNorm(backbone=dict(type='HighResolutionBackbone', ...))``).
@@ -31,7 +31,7 @@ from torch import nn
 from mmpretrain.registry import MODELS
 
 from ..core.checks import check_kwargs
-from ..plugins.backbones import remove_final_norm, to_high_resolution
+from ..backbones import remove_final_norm, to_high_resolution
 
 
 def build_high_resolution_backbone(backbone: dict,

@@ -27,42 +27,39 @@ from torch import Tensor, nn
 
 from mmpretrain.registry import HOOKS, METRICS
 
+from ..backbones import feature_layer
+from ..backbones.resnet import resnet_feature_layer
 from ..core.maps import saliency_map
 from ..evaluation import (DEFAULT_MAX_STEPS, HIGHER_IS_BETTER,
-                          SaliencyLayers, compute_saliency, evaluate_maps)
+                          compute_saliency, evaluate_maps)
 from ..evaluation.scoring import check_batch_size
-from ..plugins.backbones import FeatureLayer
 from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD
 
 
-def saliency_layers(model: nn.Module) -> SaliencyLayers:
-    """The layers saliency methods read in an mmpretrain ``ImageClassifier``.
+def saliency_context(model: nn.Module) -> Dict[str, Optional[nn.Module]]:
+    """The layers saliency methods read in an mmpretrain ``ImageClassifier``,
+    as keyword arguments of :func:`~brnpa_plugins.evaluation.compute_saliency`.
 
-    ``features`` is the layer whose output is the backbone's last feature
-    map, as the backbone family registered through the plugin hook names it
-    (:func:`brnpa_plugins.plugins.feature_layer`: ``layer4`` of a ResNet,
+    ``feature_layer`` is the :class:`~brnpa_plugins.backbones.FeatureLayer`
+    of the backbone, as its registered family names it
+    (:func:`brnpa_plugins.backbones.feature_layer`: ``layer4`` of a ResNet,
     the final norm of a ConvNeXt, the final token norm of a ViT or Swin);
-    ``attention`` is the neck, if any.
+    ``attention_layer`` is the neck, if any.
     """
-    from ..plugins import feature_layer
     backbone = getattr(model, 'backbone', None)
     found = feature_layer(backbone) if backbone is not None else None
-    stage_names = getattr(backbone, 'res_layers', None)
-    if found is None and stage_names:  # ResNet-D and other ResNet variants
-        last = max(i % len(stage_names) for i in backbone.out_indices)
-        found = FeatureLayer(getattr(backbone, stage_names[last]))
+    if found is None and getattr(backbone, 'res_layers', None):
+        # ResNet-D and other ResNet variants that stride surgery refuses
+        found = resnet_feature_layer(backbone)
     if found is None:
         raise ValueError(
             f'cannot find the last feature layer of '
             f'{type(backbone).__name__}: no registered backbone family '
             'recognises it (`brnpa plugins` lists them). Register one with a '
             '`feature_layer` through the `brnpa_register_backbones` hook, or '
-            'build a SaliencyLayers(features=..., attention=...) yourself.')
-    return SaliencyLayers(
-        features=found.module,
-        attention=getattr(model, 'neck', None),
-        extra_tokens=found.extra_tokens,
-        class_token=found.class_token)
+            'pass feature_layer=FeatureLayer(...) yourself.')
+    return dict(feature_layer=found,
+                attention_layer=getattr(model, 'neck', None))
 
 
 @METRICS.register_module()
@@ -98,7 +95,8 @@ class SaliencyMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        from ..plugins import UnknownNameError, get_saliency_method
+        from ..evaluation.methods import get_saliency_method
+        from ..plugins import UnknownNameError
         try:
             get_saliency_method(method)
         except UnknownNameError as error:
@@ -128,7 +126,7 @@ class SaliencyMetric(BaseMetric):
             return saliency_map(attention.float(), norm.float(),
                                 activity.float()).to(images.device)
         return compute_saliency(self.method, self.model, images, targets,
-                                saliency_layers(self.model),
+                                **saliency_context(self.model),
                                 **self.method_options)
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:

@@ -3,13 +3,19 @@
 Importing an adapter imports its ecosystem (mmpretrain, torchreid,
 learn2learn), so availability is decided from installed modules without
 importing them, and an adapter is only imported when it is activated.
+The built-in adapters (:data:`BUILTIN_ADAPTERS`) register through the
+``brnpa_register_adapters`` hook of this module, as a third-party plugin's
+adapters do through theirs.
 """
 import importlib
 import importlib.util
 import sys
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
+
+from .hookspecs import hookimpl
+from .manager import DEFAULT_PLUGINS, registered
 
 
 class AdapterUnavailableError(ImportError):
@@ -102,3 +108,44 @@ class Adapter:
             raise AdapterUnavailableError(
                 f'The {self.name!r} adapter is unavailable: {reason}')
         return importlib.import_module(self.module)
+
+
+#: learn2learn 0.2.0 has no wheel and its C files do not compile on Python
+#: 3.11: the build option regenerates them with Cython.
+FEWSHOT_INSTALL = ('pip install "brnpa-plugins[fewshot]" && pip install '
+                   '--no-deps learn2learn==0.2.0 '
+                   '--config-settings=--build-option=build_ext')
+
+BUILTIN_ADAPTERS = (
+    Adapter(name='openmmlab', module='brnpa_plugins.openmmlab',
+            requires=('mmengine', 'mmcv', 'mmpretrain'),
+            install='pip install "brnpa-plugins[openmmlab]"',
+            description="BR-NPA neck and heads in mmpretrain's MODELS "
+            'registry, zoo names in mmpretrain.get_model'),
+    Adapter(name='reid', module='brnpa_plugins.reid',
+            requires=('torchreid', ),
+            install='pip install "brnpa-plugins[torchreid]"',
+            description='BR-NPA re-ID models in torchreid.models.build_model'),
+    Adapter(name='fewshot', module='brnpa_plugins.fewshot',
+            requires=('learn2learn', ), install=FEWSHOT_INSTALL,
+            description='BR-NPA embeddings and prototypical networks on '
+            'learn2learn episodes'),
+)
+
+
+@hookimpl
+def brnpa_register_adapters(register):
+    for adapter in BUILTIN_ADAPTERS:
+        register(adapter)
+
+
+def registered_adapters() -> Dict[str, Adapter]:
+    """Name -> :class:`Adapter` from all plugins."""
+    return registered('brnpa_register_adapters', Adapter)
+
+
+def builtin_adapters() -> Dict[str, Adapter]:
+    """The built-in adapters, without loading third-party plugins."""
+    return registered('brnpa_register_adapters', Adapter,
+                      DEFAULT_PLUGINS['brnpa_register_adapters'],
+                      third_party=False)

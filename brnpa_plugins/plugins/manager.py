@@ -1,9 +1,15 @@
 """The plugin manager: built-in plugins, entry-point plugins, registrations.
 
-Built-in plugins (``DEFAULT_PLUGINS``) are registered when the manager is
-first needed; they import nothing heavy. Third-party plugins, declared in the
-``brnpa_plugins`` entry-point group, are loaded once, on the first call of
-:func:`get_plugin_manager`, unless ``BRNPA_PLUGINS_DISABLE_AUTOLOAD=1``.
+Built-in plugins (``DEFAULT_PLUGINS``) are the modules of each domain that
+implement its hooks (the backbone families in ``backbones/``, the saliency
+methods in ``evaluation/methods/``, the zoo entries in ``zoo/``, the adapter
+records in :mod:`.adapters`). A built-in module is imported and registered
+the first time one of its hooks is called, so converting a backbone imports
+no evaluation or zoo code. Third-party plugins, declared in the
+``brnpa_plugins`` entry-point group, are loaded once, on the first call of a
+hook, unless ``BRNPA_PLUGINS_DISABLE_AUTOLOAD=1``. What a hook registers is
+gathered once per process (:func:`registered`) and gathered again when the
+set of plugins changes or after :func:`reset_plugins`.
 
 One broken plugin never takes the others down: a plugin that fails to
 import (or exits while importing) or implements a hook name that does not
@@ -24,7 +30,6 @@ import pluggy
 
 from ..core.checks import close_names
 from . import hookspecs
-from .adapters import Adapter
 
 #: Entry-point group third-party plugins declare (in pyproject.toml:
 #: ``[project.entry-points.brnpa_plugins] name = "package.module"``).
@@ -32,17 +37,27 @@ ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 #: Set to 1 to skip loading third-party plugins.
 DISABLE_AUTOLOAD_ENV = 'BRNPA_PLUGINS_DISABLE_AUTOLOAD'
 
-DEFAULT_PLUGINS = (
-    'brnpa_plugins.plugins.builtin.openmmlab',
-    'brnpa_plugins.plugins.builtin.reid',
-    'brnpa_plugins.plugins.builtin.fewshot',
-    'brnpa_plugins.plugins.builtin.resnet',
-    'brnpa_plugins.plugins.builtin.convnext',
-    'brnpa_plugins.plugins.builtin.vit',
-    'brnpa_plugins.plugins.builtin.swin',
-    'brnpa_plugins.plugins.builtin.model_zoo',
-    'brnpa_plugins.plugins.builtin.saliency',
-)
+#: Hook -> the built-in modules that implement it, in the order they are
+#: asked (before any third-party plugin, so none can replace a built-in name).
+DEFAULT_PLUGINS: Dict[str, Tuple[str, ...]] = {
+    'brnpa_register_adapters': ('brnpa_plugins.plugins.adapters', ),
+    'brnpa_register_backbones': (
+        'brnpa_plugins.backbones.resnet',
+        'brnpa_plugins.backbones.pooling',
+        'brnpa_plugins.backbones.convnext',
+        'brnpa_plugins.backbones.vit',
+        'brnpa_plugins.backbones.swin',
+    ),
+    'brnpa_register_zoo_entries': ('brnpa_plugins.zoo.registry', ),
+    'brnpa_register_saliency_methods': ('brnpa_plugins.evaluation.methods', ),
+}
+
+
+def builtin_plugin_names() -> List[str]:
+    """The built-in plugin modules, each once, in :data:`DEFAULT_PLUGINS`
+    order."""
+    return list(dict.fromkeys(name for modules in DEFAULT_PLUGINS.values()
+                              for name in modules))
 
 
 class PluginWarning(UserWarning):
@@ -72,23 +87,51 @@ class _State:
     manager: pluggy.PluginManager
     sources: Dict[str, PluginSource] = field(default_factory=dict)
     entry_points_loaded: bool = False
+    # (hook, kind, plugins) -> (the hook's implementations when gathered,
+    # what they registered, who registered it)
+    gathered: Dict[tuple, tuple] = field(default_factory=dict)
 
 
 _state: Optional[_State] = None
 
 
-def _builtin_state() -> _State:
+def _new_state() -> _State:
     global _state
     if _state is None:
-        from ..version import __version__
         manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         manager.add_hookspecs(hookspecs)
-        state = _State(manager)
-        for name in DEFAULT_PLUGINS:
-            manager.register(importlib.import_module(name), name=name)
-            state.sources[name] = PluginSource('brnpa-plugins', __version__)
-        _state = state
+        _state = _State(manager)
     return _state
+
+
+def _register_builtins(state: _State, hooks: Iterable[str]) -> None:
+    """Import and register the built-in modules of ``hooks`` not yet in."""
+    from ..version import __version__
+    for hook in hooks:
+        for name in DEFAULT_PLUGINS.get(hook, ()):
+            if name not in state.sources:
+                state.manager.register(importlib.import_module(name),
+                                       name=name)
+                state.sources[name] = PluginSource('brnpa-plugins',
+                                                   __version__)
+
+
+def _builtin_state(hooks: Iterable[str] = ()) -> _State:
+    """The state with the built-in plugins of ``hooks`` registered."""
+    state = _new_state()
+    _register_builtins(state, hooks)
+    return state
+
+
+def _state_for(hooks: Iterable[str]) -> _State:
+    """The state with the built-in plugins of ``hooks`` and the
+    third-party plugins (once) registered."""
+    state = _builtin_state(hooks)
+    if not state.entry_points_loaded:
+        state.entry_points_loaded = True
+        if not autoload_disabled():
+            _load_entry_points(state)
+    return state
 
 
 def autoload_disabled() -> bool:
@@ -148,13 +191,9 @@ def _load_entry_points(state: _State) -> None:
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
-    """The plugin manager, with third-party plugins loaded (once)."""
-    state = _builtin_state()
-    if not state.entry_points_loaded:
-        state.entry_points_loaded = True
-        if not autoload_disabled():
-            _load_entry_points(state)
-    return state.manager
+    """The plugin manager, with every built-in plugin and the third-party
+    plugins (loaded once) registered."""
+    return _state_for(DEFAULT_PLUGINS).manager
 
 
 def reset_plugins() -> None:
@@ -168,11 +207,19 @@ def reset_plugins() -> None:
 
 def plugin_sources() -> Dict[str, PluginSource]:
     """Name -> source of every plugin, including those that failed to load."""
-    get_plugin_manager()
-    return dict(_builtin_state().sources)
+    return dict(_state_for(DEFAULT_PLUGINS).sources)
 
 
-def _collect(manager: pluggy.PluginManager, hook_name: str, kind: type,
+def _in_asking_order(implementations: list, hook_name: str) -> list:
+    """The built-in implementations first, in :data:`DEFAULT_PLUGINS`
+    order, then the others in the order they were registered."""
+    builtin = {name: rank for rank, name in
+               enumerate(DEFAULT_PLUGINS.get(hook_name, ()))}
+    return sorted(implementations,
+                  key=lambda i: builtin.get(i.plugin_name, len(builtin)))
+
+
+def _collect(state: _State, hook_name: str, kind: type,
              plugins: Optional[Iterable[str]] = None
              ) -> Tuple[Dict[str, Any], Dict[str, str]]:
     """Call every implementation of a hook, one plugin at a time.
@@ -186,14 +233,16 @@ def _collect(manager: pluggy.PluginManager, hook_name: str, kind: type,
     """
     items: Dict[str, Any] = {}
     owners: Dict[str, str] = {}
-    sources = _builtin_state().sources
     keep = None if plugins is None else set(plugins)
-    for implementation in getattr(manager.hook, hook_name).get_hookimpls():
+    implementations = _in_asking_order(
+        getattr(state.manager.hook, hook_name).get_hookimpls(), hook_name)
+    for implementation in implementations:
         plugin = implementation.plugin_name
         if keep is not None and plugin not in keep:
             continue
         # a plugin registered with the manager by code, not an entry point
-        source = sources.setdefault(plugin, PluginSource('(in code)', '-'))
+        source = state.sources.setdefault(plugin,
+                                          PluginSource('(in code)', '-'))
 
         def register(item, plugin=plugin, source=source):
             if not isinstance(item, kind):
@@ -217,27 +266,52 @@ def _collect(manager: pluggy.PluginManager, hook_name: str, kind: type,
     return items, owners
 
 
+def _gathered(hook_name: str, kind: type,
+              plugins: Optional[Iterable[str]] = None,
+              third_party: bool = True
+              ) -> Tuple[Dict[str, Any], Dict[str, str]]:
+    """:func:`_collect`, once per set of implementations of the hook."""
+    state = (_state_for if third_party else _builtin_state)((hook_name, ))
+    chosen = None if plugins is None else tuple(plugins)
+    implementations = tuple(
+        i.plugin_name for i in
+        getattr(state.manager.hook, hook_name).get_hookimpls())
+    key = (hook_name, kind, chosen, third_party)
+    cached = state.gathered.get(key)
+    if cached is None or cached[0] != implementations:
+        cached = (implementations, *_collect(state, hook_name, kind, chosen))
+        state.gathered[key] = cached
+    return dict(cached[1]), dict(cached[2])
+
+
 def registered(hook_name: str, kind: type,
-               plugins: Optional[Iterable[str]] = None) -> Dict[str, Any]:
+               plugins: Optional[Iterable[str]] = None,
+               third_party: bool = True) -> Dict[str, Any]:
     """Call a ``brnpa_register_*`` hook and gather what it registers.
+
+    The hook is called once per process; again only when plugins were
+    registered or unregistered since, or after :func:`reset_plugins`.
 
     Args:
         hook_name (str): e.g. ``'brnpa_register_adapters'``.
         kind (type): The class every registered item must have.
         plugins (Iterable[str] | None): Only ask these plugins (by name);
             None asks all of them.
+        third_party (bool): Whether to load the third-party plugins; False
+            asks the built-in ones only.
 
     Returns:
-        dict: item name -> item, in the order plugins were registered (the
-        built-in ones first, so a third-party plugin cannot replace a
-        built-in name), each plugin's items in the order it registers them.
+        dict: item name -> item, the built-in plugins' first (so a
+        third-party plugin cannot replace a built-in name), then the others
+        in the order they were registered; each plugin's items in the order
+        it registers them.
     """
-    return _collect(get_plugin_manager(), hook_name, kind, plugins)[0]
+    return _gathered(hook_name, kind, plugins, third_party)[0]
 
 
 def registered_by_plugin(hook_name: str, kind: type) -> Dict[str, List[Any]]:
     """Plugin name -> the items of :func:`registered` it contributed."""
-    items, owners = _collect(get_plugin_manager(), hook_name, kind)
+    items, owners = _gathered(hook_name, kind)
     by_plugin: Dict[str, List[Any]] = {}
     for name, item in items.items():
         by_plugin.setdefault(owners[name], []).append(item)
@@ -246,10 +320,9 @@ def registered_by_plugin(hook_name: str, kind: type) -> Dict[str, List[Any]]:
 
 def plugin_problems() -> Dict[str, List[str]]:
     """Plugin name -> what it failed to do, for plugins that failed."""
-    get_plugin_manager()
     return {name: ([source.error] if source.error else []) +
             [p for p in source.problems if source.error is None]
-            for name, source in _builtin_state().sources.items()
+            for name, source in plugin_sources().items()
             if source.error or source.problems}
 
 
@@ -290,14 +363,3 @@ def unknown_name_message(name: str, known: Iterable[str], what: str,
     close = close_names(name, known, n=3)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ''
     return f'Unknown {what} {name!r}.{hint} {listing} lists all of them.'
-
-
-def registered_adapters() -> Dict[str, Adapter]:
-    """Name -> :class:`Adapter` from all plugins."""
-    return registered('brnpa_register_adapters', Adapter)
-
-
-def builtin_adapters() -> Dict[str, Adapter]:
-    """The built-in adapters, without loading third-party plugins."""
-    return _collect(_builtin_state().manager, 'brnpa_register_adapters',
-                    Adapter, DEFAULT_PLUGINS)[0]

@@ -3,7 +3,7 @@
 The backbone is torchreid's own network (so its ImageNet weights load
 unchanged) with the stride surgery of the
 registered high-resolution backbones
-(:func:`brnpa_plugins.plugins.to_high_resolution`); BR-NPA groups its last
+(:func:`brnpa_plugins.backbones.to_high_resolution`); BR-NPA groups its last
 feature map into ranked parts, and the re-ID head of the paper (spec section
 6) maps the concatenated parts to a 512-d embedding and the identity logits.
 """
@@ -20,7 +20,7 @@ from brnpa_plugins.core.checks import (check_kwargs, check_positive_int,
                                        check_probability,
                                        reject_unknown_kwargs)
 from brnpa_plugins.core.highres import HIGH_RESOLUTION_STAGES
-from brnpa_plugins.plugins import to_high_resolution
+from brnpa_plugins.backbones import to_high_resolution
 
 LOSSES = ('softmax', 'triplet')
 

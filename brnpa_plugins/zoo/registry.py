@@ -1,13 +1,23 @@
-"""The model zoo: every entry that plugins register, looked up by name."""
+"""The model zoo: every entry that plugins register, looked up by name.
+
+This project's own entries (its ``model-index.yml``) register through this
+module's ``brnpa_register_zoo_entries`` hook, as a plugin's entries do.
+"""
 from typing import Dict, Optional
 
+from ..plugins.hookspecs import hookimpl
 from ..plugins.manager import UnknownNameError, lookup, registered
-from .metafile import ZooEntry
+from .metafile import ZooEntry, read_model_index
+
+
+@hookimpl
+def brnpa_register_zoo_entries(register):
+    for entry in read_model_index():
+        register(entry)
 
 
 def zoo_entries() -> Dict[str, ZooEntry]:
-    """Name -> :class:`ZooEntry` from all plugins (this project's metafiles
-    come from the built-in ``model_zoo`` plugin)."""
+    """Name -> :class:`ZooEntry` from all plugins, this project's first."""
     return registered('brnpa_register_zoo_entries', ZooEntry)
 
 

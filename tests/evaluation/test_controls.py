@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from brnpa_plugins.evaluation import compute_saliency
-from brnpa_plugins.evaluation.controls import IMAGENET_MEAN, IMAGENET_STD
+from brnpa_plugins.evaluation.methods.controls import IMAGENET_MEAN, IMAGENET_STD
 from brnpa_plugins.evaluation.ground_truth import GroundTruth
 
 

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from brnpa_plugins.evaluation import SaliencyLayers, compute_saliency
+from brnpa_plugins.backbones import FeatureLayer
+from brnpa_plugins.evaluation import compute_saliency
 
 
 @pytest.mark.parametrize('method',
@@ -10,10 +11,10 @@ from brnpa_plugins.evaluation import SaliencyLayers, compute_saliency
 def test_cams_return_one_image_sized_map_per_image(tiny_cnn, method):
     images = torch.randn(3, 3, 16, 16,
                          generator=torch.Generator().manual_seed(0))
-    layers = SaliencyLayers(features=tiny_cnn.features)
+    layer = FeatureLayer(tiny_cnn.features)
     with torch.no_grad():  # as in a test loop: the wrappers enable grads
         maps = compute_saliency(method, tiny_cnn, images,
-                                torch.tensor([0, 1, 2]), layers,
+                                torch.tensor([0, 1, 2]), feature_layer=layer,
                                 batch_size=4, images_per_call=2)
     assert maps.shape == (3, 16, 16)
     assert torch.isfinite(maps).all()
@@ -24,6 +25,6 @@ def test_cams_return_one_image_sized_map_per_image(tiny_cnn, method):
 
 
 def test_cams_need_the_feature_layer(tiny_cnn):
-    with pytest.raises(ValueError, match='layers.features'):
+    with pytest.raises(ValueError, match='needs the feature_layer'):
         compute_saliency('gradcam', tiny_cnn, torch.randn(1, 3, 16, 16),
-                         torch.tensor([0]), SaliencyLayers())
+                         torch.tensor([0]))

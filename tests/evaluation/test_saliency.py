@@ -3,9 +3,10 @@ import pytest
 import torch
 
 from brnpa_plugins.core import BRNPA, min_max_normalize, saliency_map
-from brnpa_plugins.evaluation import SaliencyLayers, compute_saliency
-from brnpa_plugins.plugins import (SaliencyMethod, get_plugin_manager,
-                                   hookimpl, saliency_methods)
+from brnpa_plugins.backbones import FeatureLayer
+from brnpa_plugins.evaluation import compute_saliency
+from brnpa_plugins.evaluation.methods import SaliencyMethod, saliency_methods
+from brnpa_plugins.plugins import get_plugin_manager, hookimpl
 
 
 class AttentionClassifier(torch.nn.Module):
@@ -29,7 +30,7 @@ def test_builtin_methods_and_controls_come_through_the_plugin_hook():
             'gradcam++', 'scorecam', 'ablationcam', 'rise', 'random',
             'gaussian', 'saturation', 'oracle', 'anti-oracle'} <= set(methods)
     manager = get_plugin_manager()
-    builtin = manager.get_plugin('brnpa_plugins.plugins.builtin.saliency')
+    builtin = manager.get_plugin('brnpa_plugins.evaluation.methods')
     callers = {c.name for c in manager.get_hookcallers(builtin)}
     assert callers == {'brnpa_register_saliency_methods'}
 
@@ -37,26 +38,27 @@ def test_builtin_methods_and_controls_come_through_the_plugin_hook():
 def test_attention_and_norm_maps_come_from_the_named_layers():
     model = AttentionClassifier().eval()
     images = torch.randn(2, 3, 16, 16)
-    layers = SaliencyLayers(features=model.features, attention=model.neck)
-    attention = compute_saliency('attention', model, images, None, layers)
+    layers = dict(feature_layer=FeatureLayer(model.features),
+                  attention_layer=model.neck)
+    attention = compute_saliency('attention', model, images, None, **layers)
     out = model.neck(model.features(images))
     assert torch.allclose(attention, saliency_map(out.attention, out.norm,
                                                   out.activity))
-    every = compute_saliency('attention-all', model, images, None, layers)
+    every = compute_saliency('attention-all', model, images, None, **layers)
     assert torch.allclose(every, min_max_normalize(
         out.attention.sum(1) * out.norm), atol=1e-6)
-    norm = compute_saliency('norm', model, images, None, layers)
+    norm = compute_saliency('norm', model, images, None, **layers)
     features = model.features(images).norm(dim=1)
     assert norm.shape == (2, 8, 8)
     assert torch.equal(norm.flatten(1).argmax(1),
                        features.flatten(1).argmax(1))
     assert not model.neck._forward_hooks
-    with pytest.raises(ValueError, match='layers.attention'):
+    with pytest.raises(ValueError, match='needs the model.s attention_layer'):
         compute_saliency('attention', model, images, None,
-                         SaliencyLayers(features=model.features))
+                         feature_layer=FeatureLayer(model.features))
     with pytest.raises(ValueError, match='no `attention`'):
         compute_saliency('attention', model, images, None,
-                         SaliencyLayers(attention=model.features))
+                         attention_layer=model.features)
 
 
 def test_attention_takes_the_most_active_map_not_the_first():
@@ -93,7 +95,7 @@ def test_a_plugin_method_gets_only_the_context_it_names():
     try:
         images = torch.zeros(2, 3, 8, 8)
         maps = compute_saliency('test-centre', None, images, None,
-                                SaliencyLayers(), stride=2, seed=3,
+                                feature_layer=None, stride=2, seed=3,
                                 ground_truth=None)
         assert maps.shape == (2, 4, 4)
         with pytest.raises(ValueError, match="'test-wrong' must return"):

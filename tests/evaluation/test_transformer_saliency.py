@@ -4,11 +4,10 @@ import pytest
 import torch
 from mmpretrain.models import ImageClassifier
 
-from brnpa_plugins.evaluation import SaliencyLayers, compute_saliency
-from brnpa_plugins.evaluation.rollout import attention_layers
-from brnpa_plugins.evaluation.saliency import feature_map, token_grid
-from brnpa_plugins.openmmlab.saliency_metric import saliency_layers
-from brnpa_plugins.plugins import FeatureLayer, HighResolutionBackbone
+from brnpa_plugins.backbones import BackboneFamily, FeatureLayer, token_grid
+from brnpa_plugins.evaluation import compute_saliency
+from brnpa_plugins.evaluation.methods.rollout import attention_layers
+from brnpa_plugins.openmmlab.saliency_metric import saliency_context
 
 import brnpa_plugins.openmmlab  # noqa: F401  (registers the neck and head)
 
@@ -60,32 +59,32 @@ class Logits(torch.nn.Module):
 @pytest.mark.parametrize('family', sorted(TINY_BACKBONES))
 def test_the_feature_layer_gives_the_map_the_neck_reads(family):
     model = classifier(family)
-    layers = saliency_layers(model)
+    layer = saliency_context(model)['feature_layer']
     images = torch.rand(2, 3, 64, 64)
     captured = []
-    handle = layers.features.register_forward_hook(
+    handle = layer.module.register_forward_hook(
         lambda module, args, output: captured.append(output))
     with torch.no_grad():
         expected = model.backbone(images)[-1]
     handle.remove()
-    got = feature_map(layers, captured[-1], images.shape[-2:])
+    got = layer.feature_map(captured[-1], images.shape[-2:])
     assert got.shape == expected.shape
     torch.testing.assert_close(got, expected)
-    assert (layers.extra_tokens is None) == (family in ('convnext',
+    assert (layer.extra_tokens is None) == (family in ('convnext',
                                                         'resnet'))
 
 
 @pytest.mark.parametrize('family', ['convnext', 'vit', 'swin'])
 def test_grad_cam_and_the_norm_map_explain_every_family(family):
     model = Logits(classifier(family))
-    layers = saliency_layers(model.model)
+    layers = saliency_context(model.model)
     images = torch.rand(2, 3, 64, 64)
     targets = torch.tensor([0, 3])
-    grad_cam = compute_saliency('gradcam', model, images, targets, layers)
+    grad_cam = compute_saliency('gradcam', model, images, targets, **layers)
     assert grad_cam.shape == (2, 64, 64)
     assert torch.isfinite(grad_cam).all() and grad_cam.max() > 0
     grid = model.model.backbone(images)[-1].shape[-2:]
-    norm = compute_saliency('norm', model, images, targets, layers)
+    norm = compute_saliency('norm', model, images, targets, **layers)
     assert norm.shape[-2:] == grid
 
 
@@ -102,9 +101,9 @@ def test_a_family_without_a_feature_layer_is_a_clear_error():
     model.backbone = torch.nn.Conv2d(3, 8, 3)
     with pytest.raises(ValueError, match='cannot find the last feature '
                        'layer of Conv2d.*feature_layer'):
-        saliency_layers(model)
+        saliency_context(model)
     with pytest.raises(TypeError, match='feature_layer must be callable'):
-        HighResolutionBackbone('x', bool, bool, feature_layer=3)
+        BackboneFamily('x', bool, bool, feature_layer=3)
 
 
 def _attention_output(layer, tokens):
@@ -131,9 +130,10 @@ def test_rollout_reads_the_attention_the_model_computes():
     inputs = []
     handle = layer.register_forward_hook(
         lambda module, args, output: inputs.append((args[0], output)))
-    layers = saliency_layers(model)
-    assert layers.class_token and layers.extra_tokens == 1
-    maps = compute_saliency('rollout', Logits(model), images, None, layers)
+    layers = saliency_context(model)
+    tokens_layer = layers['feature_layer']
+    assert tokens_layer.class_token and tokens_layer.extra_tokens == 1
+    maps = compute_saliency('rollout', Logits(model), images, None, **layers)
     handle.remove()
     (tokens, output), = inputs
     recomputed, attention = _attention_output(layer, tokens)
@@ -147,10 +147,10 @@ def test_rollout_reads_the_attention_the_model_computes():
 def test_rollout_of_a_pooled_vit_averages_the_grid_rows():
     model = classifier('vit', out_type='avg_featmap')
     model.neck = None
-    layers = saliency_layers(model)
-    assert not layers.class_token
+    layers = saliency_context(model)
+    assert not layers['feature_layer'].class_token
     images = torch.rand(1, 3, 64, 64)
-    maps = compute_saliency('rollout', Logits(model), images, None, layers)
+    maps = compute_saliency('rollout', Logits(model), images, None, **layers)
     assert maps.shape == (1, 8, 8)
     # Rows of the rolled-out matrix sum to one, and the class token takes
     # a share of each grid row.
@@ -159,12 +159,13 @@ def test_rollout_of_a_pooled_vit_averages_the_grid_rows():
 
 def test_rollout_needs_a_transformer():
     model = classifier('convnext')
-    with pytest.raises(ValueError, match='needs layers.extra_tokens'):
+    with pytest.raises(ValueError, match='needs feature_layer.extra_tokens'):
         compute_saliency('rollout', Logits(model), torch.rand(1, 3, 64, 64),
-                         None, saliency_layers(model))
+                         None, **saliency_context(model))
     with pytest.raises(ValueError, match='no self-attention layer'):
         compute_saliency('rollout', Logits(model), torch.rand(1, 3, 64, 64),
-                         None, SaliencyLayers(extra_tokens=0))
+                         None, feature_layer=FeatureLayer(torch.nn.Identity(),
+                                                          extra_tokens=0))
 
 
 def test_feature_layer_is_a_named_tuple_of_the_registry():

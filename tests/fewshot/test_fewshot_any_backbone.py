@@ -9,9 +9,8 @@ from brnpa_plugins.fewshot import (BRNPAProtoNet, FeatureMapBackbone,
                                    build_backbone, build_dataset,
                                    build_taskset, build_transform,
                                    split_episode)
-from brnpa_plugins.fewshot.backbones import is_pooling_resnet12
 from brnpa_plugins.fewshot.training import episode_loss
-from brnpa_plugins.plugins.backbones import high_resolution_backbones
+from brnpa_plugins.backbones import backbone_families
 
 L2L_RESNET12 = 'learn2learn.vision.models.ResNet12Backbone'
 
@@ -83,15 +82,15 @@ def test_a_module_and_a_named_layer():
 
 
 def test_pooling_resnet12s_are_told_from_strided_resnets():
-    # The registry's 'resnet' family recognises learn2learn's ResNet-12 by
-    # its stage names but finds no stride to change; the pooling surgery
-    # takes over.
+    # learn2learn's ResNet-12 names its stages as a torchvision ResNet does
+    # but has no stride to change: the 'pooling' family converts it.
+    families = backbone_families()
     network = l2l.vision.models.ResNet12Backbone()
-    assert high_resolution_backbones()['resnet'].matches(network)
-    with pytest.raises(ValueError, match='no strided convolution'):
-        high_resolution_backbones()['resnet'].convert(network)
-    assert is_pooling_resnet12(network)
-    assert not is_pooling_resnet12(torchvision.models.resnet18())
+    assert not families['resnet'].matches(network)
+    assert families['pooling'].matches(network)
+    resnet = torchvision.models.resnet18()
+    assert families['resnet'].matches(resnet)
+    assert not families['pooling'].matches(resnet)
 
 
 def test_a_flat_vector_is_refused_clearly():

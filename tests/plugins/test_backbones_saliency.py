@@ -3,10 +3,10 @@ import torch
 import torchvision
 from torch import nn
 
+from brnpa_plugins.backbones import (FeatureLayer, backbone_families,
+                                     to_high_resolution)
 from brnpa_plugins.core import BRNPA, saliency_map
-from brnpa_plugins.plugins import (get_saliency_method,
-                                   high_resolution_backbones,
-                                   to_high_resolution)
+from brnpa_plugins.evaluation.methods import get_saliency_method
 
 
 def test_torchvision_resnet_is_made_high_resolution():
@@ -33,9 +33,9 @@ def test_stages_can_be_chosen_and_torchreid_builds_through_the_hook():
 
 
 def test_unknown_backbone_names_the_known_families():
-    assert 'resnet' in high_resolution_backbones()
+    assert 'resnet' in backbone_families()
     with pytest.raises(ValueError, match=r"known families: \['convnext', "
-                       r"'resnet', 'swin', 'vit'\]"):
+                       r"'pooling', 'resnet', 'swin', 'vit'\]"):
         to_high_resolution(nn.Conv2d(3, 8, 3))
 
 
@@ -83,15 +83,16 @@ def test_example_plugin_saliency_method(example_plugin):
 
 
 def test_plugin_methods_serve_the_evaluation_tools(example_plugin):
-    from brnpa_plugins.evaluation import SaliencyLayers, compute_saliency
+    from brnpa_plugins.evaluation import compute_saliency
     torch.manual_seed(0)
     model = TinyBRNPANet().eval()
     images = torch.rand(2, 3, 32, 32)
-    layers = SaliencyLayers(features=model.features, attention=None)
-    maps = compute_saliency('brnpa', model, images, None, layers)
+    layers = dict(feature_layer=FeatureLayer(model.features),
+                  attention_layer=None)
+    maps = compute_saliency('brnpa', model, images, None, **layers)
     torch.testing.assert_close(
         maps, get_saliency_method('brnpa').compute(model, images, None))
     assert compute_saliency('centre-bias', model, images, None,
-                            layers).shape == (2, 32, 32)
+                            **layers).shape == (2, 32, 32)
     with pytest.raises(KeyError, match="Unknown saliency method 'no-such"):
-        compute_saliency('no-such-method', model, images, None, layers)
+        compute_saliency('no-such-method', model, images, None, **layers)

@@ -6,10 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from brnpa_plugins.core.highres import (TrailingPadConv2d, overlap_patches,
-                                        remove_patch_stride,
-                                        resize_grid_embedding)
-from brnpa_plugins.plugins import high_resolution_backbones, to_high_resolution
+from brnpa_plugins.backbones import backbone_families, to_high_resolution
+from brnpa_plugins.backbones.patches import (TrailingPadConv2d,
+                                             overlap_patches,
+                                             remove_patch_stride,
+                                             resize_grid_embedding)
 
 TINY_VIT = dict(embed_dims=32, num_layers=2, num_heads=2,
                 feedforward_channels=64)
@@ -49,7 +50,7 @@ def converted(make):
 
 
 def test_the_hook_lists_the_families():
-    families = high_resolution_backbones()
+    families = backbone_families()
     assert {'resnet', 'convnext', 'vit', 'swin'} <= set(families)
     assert list(families)[0] == 'resnet'
     for name in ('convnext', 'vit', 'swin'):

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from brnpa_plugins.plugins import (DEFAULT_PLUGINS, DISABLE_AUTOLOAD_ENV,
-                                   builtin_adapters, get_plugin_manager,
-                                   plugin_sources, registered_adapters,
-                                   saliency_methods)
+from brnpa_plugins.evaluation.methods import saliency_methods
+from brnpa_plugins.plugins import (DISABLE_AUTOLOAD_ENV, builtin_adapters,
+                                   builtin_plugin_names, get_plugin_manager,
+                                   plugin_sources, registered_adapters)
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[1] / 'plugin_example'
 
 
 def test_default_plugins_are_registered_under_their_module_names():
     manager = get_plugin_manager()
-    for name in DEFAULT_PLUGINS:
+    for name in builtin_plugin_names():
         assert manager.get_plugin(name) is not None, name
 
 
@@ -85,7 +85,8 @@ def test_broken_plugin_is_reported_and_others_still_load(
 
 
 HEADER = """
-from brnpa_plugins.plugins import SaliencyMethod, hookimpl
+from brnpa_plugins.evaluation.methods import SaliencyMethod
+from brnpa_plugins.plugins import hookimpl
 """
 BROKEN = {
     'exits': 'import sys\nsys.exit(3)\n',
@@ -137,7 +138,7 @@ def test_broken_plugins_are_named_and_isolated(broken_plugins):
     assert any('RuntimeError: bad plugin' in p for p in problems['raises'])
     assert any('takes a ZooEntry, got str' in p for p in problems['raises'])
     assert any("named 'brnpa' is already registered by "
-               "'brnpa_plugins.plugins.builtin.saliency'" in p
+               "'brnpa_plugins.evaluation.methods'" in p
                for p in problems['duplicate'])
     # what the broken plugins did right, and every other plugin, still works
     assert {'kept-before-the-error', 'own-method', 'centre-bias',

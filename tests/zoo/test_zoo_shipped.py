@@ -127,7 +127,7 @@ def test_trained_maps_differ_from_the_maps_of_randomised_weights(
     from brnpa_plugins.evaluation import compute_saliency
     from brnpa_plugins.evaluation.ground_truth import (map_similarity,
                                                        randomised_copy)
-    from brnpa_plugins.openmmlab.saliency_metric import saliency_layers
+    from brnpa_plugins.openmmlab.saliency_metric import saliency_context
     root, tests, _ = benchmark
     pipeline = Compose([TRANSFORMS.build(dict(type='LoadImageFromFile')),
                         TRANSFORMS.build(dict(type='PackInputs'))])
@@ -139,7 +139,7 @@ def test_trained_maps_differ_from_the_maps_of_randomised_weights(
 
     def maps(model, method):
         return compute_saliency(method, model, images, None,
-                                saliency_layers(model), stride=8)
+                                **saliency_context(model), stride=8)
 
     trained = map_similarity(maps(demo_model, 'attention'),
                              maps(randomised, 'attention'))

@@ -8,7 +8,8 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from brnpa_plugins.plugins import Adapter, SaliencyMethod, hookimpl
+from brnpa_plugins.evaluation.methods import SaliencyMethod
+from brnpa_plugins.plugins import Adapter, hookimpl
 
 
 @hookimpl
@@ -34,4 +35,5 @@ def centre_bias(model: nn.Module, images: Tensor,
 @hookimpl
 def brnpa_register_saliency_methods(register):
     register(SaliencyMethod('centre-bias', centre_bias,
-                            'Gaussian centre-bias baseline'))
+                            'Gaussian centre-bias baseline',
+                            label='centre bias (no model)', control=True))

@@ -18,7 +18,7 @@ from typing import List
 import torch
 from torch import Tensor, nn
 
-from .saliency import SaliencyLayers, token_grid
+from ...backbones import FeatureLayer, token_grid
 
 
 def attention_layers(model: nn.Module) -> List[nn.Module]:
@@ -49,7 +49,7 @@ def _attention_matrix(qkv: Tensor, layer: nn.Module) -> Tensor:
 
 @torch.no_grad()
 def attention_rollout(model: nn.Module, images: Tensor, targets: Tensor,
-                      layers: SaliencyLayers) -> Tensor:
+                      feature_layer: FeatureLayer = None) -> Tensor:
     """Rollout maps of a vision transformer, B x h x w on its token grid.
 
     Args:
@@ -57,15 +57,15 @@ def attention_rollout(model: nn.Module, images: Tensor, targets: Tensor,
             layers (:func:`attention_layers`).
         images: B x C x H x W.
         targets: unused (rollout does not depend on the class).
-        layers: ``extra_tokens`` (tokens before the grid) and
-            ``class_token`` (the classifier reads token 0) of the model's
-            :class:`~.saliency.SaliencyLayers`.
+        feature_layer: the model's feature layer, for its ``extra_tokens``
+            (tokens before the grid) and ``class_token`` (the classifier
+            reads token 0).
     """
-    if layers is None or layers.extra_tokens is None:
+    if feature_layer is None or feature_layer.extra_tokens is None:
         raise ValueError(
-            'attention rollout needs layers.extra_tokens (the tokens before '
-            'the grid): it explains vision transformers, whose feature layer '
-            'outputs tokens; got ' + repr(layers))
+            'attention rollout needs feature_layer.extra_tokens (the tokens '
+            'before the grid): it explains vision transformers, whose '
+            'feature layer outputs tokens; got ' + repr(feature_layer))
     captured = []
     hooks = [layer.qkv.register_forward_hook(
         lambda module, args, output, layer=layer:
@@ -82,8 +82,8 @@ def attention_rollout(model: nn.Module, images: Tensor, targets: Tensor,
     for attention in captured:
         mixed = 0.5 * attention + 0.5 * identity
         rollout = (mixed / mixed.sum(dim=-1, keepdim=True)) @ rollout
-    extra = layers.extra_tokens
-    if layers.class_token:
+    extra = feature_layer.extra_tokens
+    if feature_layer.class_token:
         relevance = rollout[:, 0, extra:]
     else:
         relevance = rollout[:, extra:, extra:].mean(dim=1)

@@ -1,9 +1,10 @@
 """Post-hoc explanations of a plain CNN through the ``grad-cam`` package.
 
-Grad-CAM, Grad-CAM++, Score-CAM and Ablation-CAM read the feature map of
-``layers.features`` (the last convolutional stage; for a transformer its
-tokens, arranged on their grid by :func:`~.saliency.feature_map`) and return
-maps at the image's resolution, min-max normalised, as the package computes
+Grad-CAM, Grad-CAM++, Score-CAM and Ablation-CAM read the output of the
+model's ``feature_layer`` (the last convolutional stage; for a transformer
+its tokens, arranged on their grid by
+:meth:`~brnpa_plugins.backbones.FeatureLayer.feature_map`) and return maps
+at the image's resolution, min-max normalised, as the package computes
 them.
 """
 import functools
@@ -12,7 +13,6 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from .saliency import feature_map
 
 #: Method name -> class name in ``pytorch_grad_cam``.
 CAM_CLASSES = {
@@ -40,7 +40,8 @@ def cam_method(name: str) -> Callable[..., Tensor]:
     """The saliency method that runs ``pytorch_grad_cam``'s ``name`` CAM.
 
     The returned function has the saliency-method signature
-    ``(model, images, targets, layers, batch_size=64, images_per_call=8)``:
+    ``(model, images, targets, feature_layer, batch_size=64,
+    images_per_call=8)``:
     ``batch_size`` bounds the forward passes of Score-CAM and Ablation-CAM,
     ``images_per_call`` how many images one call of the package gets (Score-
     CAM holds channels x images masked copies in memory).
@@ -49,20 +50,21 @@ def cam_method(name: str) -> Callable[..., Tensor]:
         raise ValueError(f'unknown CAM {name!r}; known: {sorted(CAM_CLASSES)}')
     class_name = CAM_CLASSES[name]
 
-    def explain(model: nn.Module, images: Tensor, targets: Tensor, layers,
-                batch_size: int = 64, images_per_call: int = 8) -> Tensor:
+    def explain(model: nn.Module, images: Tensor, targets: Tensor,
+                feature_layer=None, batch_size: int = 64,
+                images_per_call: int = 8) -> Tensor:
         cam_class, output_target = _import_cam(class_name)
-        if getattr(layers, 'features', None) is None:
-            raise ValueError(f'{name} needs layers.features, the last '
-                             'convolutional stage of the model, to read.')
+        if feature_layer is None:
+            raise ValueError(f'{name} needs the feature_layer of the model '
+                             '(its last convolutional stage) to read.')
         kwargs = {'batch_size': batch_size} if name == 'ablationcam' else {}
-        if getattr(layers, 'extra_tokens', None) is not None:
+        if feature_layer.extra_tokens is not None:
             kwargs['reshape_transform'] = functools.partial(
-                feature_map, layers, image_size=images.shape[-2:])
+                feature_layer.feature_map, image_size=images.shape[-2:])
         maps = []
         # Gradients are needed even when called from a no_grad evaluation.
         with torch.enable_grad(), cam_class(
-                model=model, target_layers=[layers.features],
+                model=model, target_layers=[feature_layer.module],
                 **kwargs) as cam:
             cam.batch_size = batch_size  # Score-CAM reads it if present
             for start in range(0, len(images), images_per_call):
@@ -74,5 +76,5 @@ def cam_method(name: str) -> Callable[..., Tensor]:
 
     explain.__name__ = name.replace('+', 'p')
     explain.__doc__ = (f'{class_name} of ``pytorch_grad_cam`` on '
-                       '``layers.features``: B x H x W maps in [0, 1].')
+                       '``feature_layer``: B x H x W maps in [0, 1].')
     return explain

@@ -1,9 +1,9 @@
-"""Built-in plugin: overlapping patches for mmpretrain's vision transformers.
+"""The ViT family: overlapping patches for mmpretrain's vision transformers.
 
 ``VisionTransformer`` and ``DistilledVisionTransformer`` (DeiT) cut the
 image into P x P patches with one convolution (kernel == stride == P). The
 high-resolution form keeps that convolution's weights and halves its stride
-(:func:`brnpa_plugins.core.highres.overlap_patches`), so the token grid side
+(:func:`brnpa_plugins.backbones.patches.overlap_patches`), so the token grid side
 doubles, and interpolates the position embedding to the new grid. Standard
 state dicts still load strictly: the transformer's own load hook resizes a
 checkpoint's position embedding to ``patch_embed.init_out_size``, which the
@@ -12,9 +12,9 @@ B x C x 2H x 2W maps.
 """
 from torch import nn
 
-from ...core.highres import overlap_patches, resize_grid_embedding
-from ..backbones import FeatureLayer, HighResolutionBackbone
-from ..hookspecs import hookimpl
+from ..plugins.hookspecs import hookimpl
+from .family import BackboneFamily, FeatureLayer, last_output_stage
+from .patches import overlap_patches, resize_grid_embedding
 
 
 def is_vision_transformer(model: nn.Module) -> bool:
@@ -70,7 +70,7 @@ def make_vit_high_resolution(model: nn.Module, stages=None) -> nn.Module:
 def vit_feature_layer(model: nn.Module) -> FeatureLayer:
     """The tokens of the last output layer, after the final norm when that
     layer is the last one: B x (extra + h * w) x C."""
-    last = max(i % len(model.layers) for i in model.out_indices)
+    last = last_output_stage(model, len(model.layers))
     module = model.layers[last]
     if last == len(model.layers) - 1 and getattr(model, 'final_norm', False):
         module = model.ln1
@@ -80,7 +80,7 @@ def vit_feature_layer(model: nn.Module) -> FeatureLayer:
 
 @hookimpl
 def brnpa_register_backbones(register):
-    register(HighResolutionBackbone(
+    register(BackboneFamily(
         name='vit',
         matches=is_vision_transformer,
         convert=make_vit_high_resolution,

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..core.maps import min_max_normalize
-from .ground_truth import GroundTruth, role_mask
+from ...core.maps import min_max_normalize
+from ..ground_truth import GroundTruth, role_mask
 
 #: ImageNet statistics of mmpretrain's data preprocessors (0-255 pixels).
 IMAGENET_MEAN = (123.675, 116.28, 103.53)

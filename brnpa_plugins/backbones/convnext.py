@@ -1,21 +1,21 @@
-"""Built-in plugin: stride surgery for mmpretrain's ConvNeXt.
+"""The ConvNeXt family: stride surgery for mmpretrain's ConvNeXt.
 
 ConvNeXt downsamples before stages 1, 2 and 3 with ``downsample_layers[i]``
 = LayerNorm + Conv2d(kernel 2, stride 2). The high-resolution form runs the
 convolutions before stages 2 and 3 at stride 1 (total stride 8 instead of
 32, as the ResNet form: 56 x 56 maps at 448 px), padded by one zero row and
 column after the input so that each keeps its input size (see
-:class:`brnpa_plugins.core.highres.TrailingPadConv2d`). The parameters are
+:class:`brnpa_plugins.backbones.patches.TrailingPadConv2d`). The parameters are
 the same ones, under the same names.
 """
 from typing import Sequence
 
 from torch import nn
 
-from ...core.highres import (TrailingPadConv2d, check_stage_indices,
-                             remove_patch_stride)
-from ..backbones import FeatureLayer, HighResolutionBackbone
-from ..hookspecs import hookimpl
+from ..plugins.hookspecs import hookimpl
+from .family import BackboneFamily, FeatureLayer, last_output_stage
+from .patches import (TrailingPadConv2d, check_stage_indices,
+                      remove_patch_stride)
 
 #: Stages whose downsampling the high-resolution form removes.
 CONVNEXT_HIGH_RESOLUTION_STAGES = (2, 3)
@@ -64,7 +64,7 @@ def make_convnext_high_resolution(
 def convnext_feature_layer(model: nn.Module) -> FeatureLayer:
     """The final norm of the last output stage (what a neck reads), or the
     stage itself when the model pools before that norm."""
-    last = max(i % len(model.stages) for i in model.out_indices)
+    last = last_output_stage(model, len(model.stages))
     if getattr(model, 'gap_before_final_norm', True):
         return FeatureLayer(model.stages[last])
     return FeatureLayer(getattr(model, f'norm{last}'))
@@ -72,7 +72,7 @@ def convnext_feature_layer(model: nn.Module) -> FeatureLayer:
 
 @hookimpl
 def brnpa_register_backbones(register):
-    register(HighResolutionBackbone(
+    register(BackboneFamily(
         name='convnext',
         matches=is_convnext,
         convert=make_convnext_high_resolution,

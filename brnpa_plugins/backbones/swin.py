@@ -1,10 +1,10 @@
-"""Built-in plugin: stride surgery for mmpretrain's Swin Transformer.
+"""The Swin family: stride surgery for mmpretrain's Swin Transformer.
 
 Swin halves the token grid at the end of every stage but the last with a
 patch merging layer: an ``nn.Unfold`` of 2 x 2 tokens at stride 2, then a
 linear reduction. The high-resolution form runs the last merging at stride
 1, after one zero row and column at the bottom and right (as ConvNeXt's,
-see :class:`brnpa_plugins.core.highres.TrailingPadConv2d`), so the last stage
+see :class:`brnpa_plugins.backbones.patches.TrailingPadConv2d`), so the last stage
 works on a grid twice as fine with the same weights. Its windows keep their
 size: Swin pads a grid the window does not divide, and the standard sizes
 (7 x 7 windows on 7, 14 or 28 token sides at 224, 448 or 896 px; 12 on 12 or
@@ -12,9 +12,9 @@ size: Swin pads a grid the window does not divide, and the standard sizes
 """
 from torch import nn
 
-from ...core.highres import check_stage_indices
-from ..backbones import FeatureLayer, HighResolutionBackbone
-from ..hookspecs import hookimpl
+from ..plugins.hookspecs import hookimpl
+from .family import BackboneFamily, FeatureLayer, last_output_stage
+from .patches import check_stage_indices
 
 
 def is_swin_transformer(model: nn.Module) -> bool:
@@ -65,13 +65,13 @@ def make_swin_high_resolution(model: nn.Module, stages=None) -> nn.Module:
 
 def swin_feature_layer(model: nn.Module) -> FeatureLayer:
     """The final norm of the last output stage: B x h * w x C tokens."""
-    last = max(i % len(model.stages) for i in model.out_indices)
+    last = last_output_stage(model, len(model.stages))
     return FeatureLayer(getattr(model, f'norm{last}'), extra_tokens=0)
 
 
 @hookimpl
 def brnpa_register_backbones(register):
-    register(HighResolutionBackbone(
+    register(BackboneFamily(
         name='swin',
         matches=is_swin_transformer,
         convert=make_swin_high_resolution,

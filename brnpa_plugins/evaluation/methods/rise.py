@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..core.checks import check_positive_int
-from .scoring import check_batch_size, class_probabilities
+from ...core.checks import check_positive_int
+from ..scoring import check_batch_size, class_probabilities
 
 
 class RiseMasks:
@@ -72,14 +72,13 @@ class RiseMasks:
                       cols[:, None, :]]
 
 
-def rise(model: nn.Module, images: Tensor, targets: Tensor, layers=None,
+def rise(model: nn.Module, images: Tensor, targets: Tensor,
          num_masks: int = 4000, cells: int = 7, probability: float = 0.5,
          seed: int = 0, batch_size: int = 64) -> Tensor:
     """RISE saliency of each image for its target class: B x H x W.
 
     Args:
-        model: maps normalised images to logits (a black box: ``layers`` is
-            not used).
+        model: maps normalised images to logits (a black box).
         images: B x C x H x W in the model's input space.
         targets: B classes to explain.
         num_masks: masks per image (the RISE paper used 4000 for ResNet-50).
