@@ -22,7 +22,8 @@ import yaml
 
 from brnpa_plugins.core import (CheckpointError, atomic_write,
                                 load_checkpoint_file)
-from brnpa_plugins.zoo.metafile import read_model_index
+from brnpa_plugins.zoo.download import inside
+from brnpa_plugins.zoo.metafile import check_entry_name, read_model_index
 
 PLAIN_TYPES = (str, int, float, bool, type(None))
 _DROP = object()
@@ -121,6 +122,10 @@ def main(argv=None) -> int:
                         help='model-index.yml holding NAME (default: this '
                         'project\'s)')
     args = parser.parse_args(argv)
+    try:
+        check_entry_name(args.name)
+    except ValueError as error:
+        parser.error(str(error))
 
     dropped: List[str] = []
     published = publishable(load_training_checkpoint(args.in_file), dropped)
@@ -129,7 +134,7 @@ def main(argv=None) -> int:
     data = buffer.getvalue()
     torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
     sha256 = hashlib.sha256(data).hexdigest()
-    out = args.out_dir / f'{args.name}-{sha256[:8]}.pth'
+    out = inside(args.out_dir, f'{args.name}-{sha256[:8]}.pth')
     atomic_write(out, lambda stream: stream.write(data))
     base = args.url_base or args.out_dir.resolve().as_uri()
     weights = f"{base.rstrip('/')}/{out.name}"

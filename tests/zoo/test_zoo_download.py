@@ -198,11 +198,28 @@ def test_load_refuses_pickled_objects(cache, tmp_path):
 
 @pytest.mark.parametrize('url, message', [
     ('ftp://host/x.pth', "scheme must be one of"),
-    ('http://host/', 'names no file'),
+    ('http://host/', 'names no usable file'),
 ])
 def test_unusable_urls(url, message):
     with pytest.raises(ValueError, match=message):
         download_checkpoint(url, sha256=None)
+
+
+@pytest.mark.parametrize('path', ['/files/..', '/files/.', '/files/',
+                                  '/files/%2e%2e', '/files/.partial',
+                                  '/files/a%2F..', '/files/nul%00.pth'])
+@pytest.mark.parametrize('into', ['cache', 'dest'])
+def test_urls_naming_no_usable_file_are_refused_before_downloading(
+        server, cache, tmp_path, path, into):
+    server.files[path] = b'x' * (1 << 20)
+    url = server.url(path)
+    dest = tmp_path / 'dest' if into == 'dest' else None
+    with pytest.raises(DownloadError, match='names no usable file') as error:
+        download_checkpoint(url, 'ab' * 32, cache_dir=dest)
+    assert url in str(error.value)
+    assert isinstance(error.value, ValueError)  # as other unusable URLs
+    assert server.requests == []
+    assert not cache.exists() and not (tmp_path / 'dest').exists()
 
 
 def test_bad_expected_hash_is_rejected(server):
