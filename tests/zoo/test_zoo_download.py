@@ -1,7 +1,9 @@
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 import urllib.parse
 import warnings
 
@@ -318,6 +320,45 @@ def test_concurrent_processes_get_one_verified_file(
         [_key(url), f'{_key(url)}/big.pth']
     # With the lock one process downloads and the others take its file.
     assert len(server.requests) == (1 if locking == 'fcntl' else 4)
+
+
+@pytest.mark.parametrize('honour_range', [True, False])
+def test_download_of_a_killed_process_is_resumed_by_the_next(
+        server, cache, sha256, honour_range):
+    if download_module.fcntl is None:
+        pytest.skip('without fcntl a download is not resumed (documented)')
+    data = os.urandom(3 << 20)
+    server.files['/big.pth'] = data
+    server.throttle = 0.05  # 64 KiB each 0.05 s: about 2.4 s for the file
+    url = server.url('/big.pth')
+    partial = cache / '.partial' / f'{_key(url)}-big.pth'
+    child = subprocess.Popen(
+        [sys.executable, '-c', _CHILD, download_module.__file__, url,
+         sha256(data), 'fcntl'],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == 'ready\n', child.communicate()
+        child.stdin.write('go\n')
+        child.stdin.flush()
+        deadline = time.monotonic() + 60
+        while not partial.is_file() or partial.stat().st_size < 1 << 20:
+            assert child.poll() is None and time.monotonic() < deadline, \
+                child.communicate()
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        child.kill()
+        child.communicate()
+    kept = partial.stat().st_size
+    assert 1 << 20 <= kept < len(data)
+    server.throttle, server.honour_range = 0.0, honour_range
+    path = download_checkpoint(url, sha256(data))
+    assert sha256(path.read_bytes()) == sha256(data)
+    assert server.requests == [('/big.pth', None),
+                               ('/big.pth', f'bytes={kept}-')]
+    assert _cache_files(cache) == [f'{_key(url)}/big.pth']
 
 
 def test_without_fcntl_a_failed_download_leaves_no_partial_file(
