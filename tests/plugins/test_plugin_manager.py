@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -234,6 +235,50 @@ def test_zoo_entry_with_an_unsafe_name_is_skipped_and_nothing_escapes(
         set(entries)
     assert '../../escaped_name' not in entries
     assert len(plugin_problems()['escape']) == 1
+
+
+SLOW_HOOK = """
+import time
+from brnpa_plugins.plugins import SaliencyMethod, hookimpl
+
+
+@hookimpl
+def brnpa_register_saliency_methods(register):
+    time.sleep({seconds})
+    register(SaliencyMethod('slow-method', lambda model, images, targets: images))
+"""
+
+
+def test_a_slow_hook_is_reported_with_its_plugin_and_listed(
+        example_plugin, tmp_path, monkeypatch, write_dist_info, capsys):
+    import warnings
+
+    from brnpa_plugins.cli import main
+    from brnpa_plugins.plugins import PluginWarning, manager, plugin_problems
+    monkeypatch.setattr(manager, 'SLOW_HOOK_SECONDS', 0.5)
+    (tmp_path / 'slow_plugin_module.py').write_text(
+        SLOW_HOOK.format(seconds=0.6))
+    write_dist_info(tmp_path, 'brnpa-slow-plugin', '1.0',
+                    {'slow': 'slow_plugin_module'})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.warns(PluginWarning) as caught:
+        methods = saliency_methods()
+    assert 'slow-method' in methods  # slow, not broken: its items are kept
+    [warning] = [str(w.message) for w in caught if 'slow' in str(w.message)]
+    assert re.fullmatch(
+        r"plugin 'slow' \(brnpa-slow-plugin 1\.0\): "
+        r'brnpa_register_saliency_methods took \d+\.\d s \(more than 0\.5 '
+        r's\): every command that asks this hook waits for it; .+', warning)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # reported once, not at every call
+        saliency_methods()
+        assert main(['plugins']) == 0
+    out = capsys.readouterr().out
+    assert re.search(r'slow  \(brnpa-slow-plugin 1\.0\)\n.*\n'
+                     r'  saliency methods \(1\): slow-method\n'
+                     r'  problem: brnpa_register_saliency_methods took ', out)
+    assert len(plugin_problems()['slow']) == 1
+    assert 'example' not in plugin_problems()
 
 
 def _run(code):
