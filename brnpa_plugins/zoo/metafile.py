@@ -123,15 +123,25 @@ def find_model_index() -> Path:
         'reinstall brnpa-plugins.')
 
 
-def _load_yaml(path: Path) -> Any:
+def parse_yaml(text: str, source: Union[str, os.PathLike]) -> Any:
+    """The YAML document ``text``, read from (or meant for) ``source``.
+
+    Raises:
+        MetafileError: ``text`` is not valid YAML; names ``source``.
+    """
     import yaml
     try:
-        with open(path, encoding='utf-8') as file:
-            return yaml.safe_load(file)
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise MetafileError(f'{source} is not valid YAML: {error}') from None
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding='utf-8')
     except OSError as error:
         raise MetafileError(f'Cannot read {path}: {error}') from None
-    except yaml.YAMLError as error:
-        raise MetafileError(f'{path} is not valid YAML: {error}') from None
+    return parse_yaml(text, path)
 
 
 def _entry(model: Mapping[str, Any], collections: Mapping[str, Mapping],
@@ -185,6 +195,23 @@ def read_metafile(path: Union[str, os.PathLike],
     return [_entry(m, collections, root, path) for m in data.get('Models', [])]
 
 
+def imported_metafiles(index: Union[str, os.PathLike]) -> List[Path]:
+    """The metafiles a model-index.yml imports (its ``Import`` list).
+
+    Args:
+        index (str | PathLike): The model index.
+
+    Raises:
+        MetafileError: naming the model index.
+    """
+    index = Path(index)
+    data = _load_yaml(index) or {}
+    imports = data.get('Import') if isinstance(data, dict) else None
+    if not isinstance(imports, list):
+        raise MetafileError(f'{index}: expected an Import list of metafiles.')
+    return [index.parent / metafile for metafile in imports]
+
+
 def read_model_index(path: Union[str, os.PathLike, None] = None
                      ) -> List[ZooEntry]:
     """The entries of every metafile a model-index.yml imports.
@@ -196,13 +223,9 @@ def read_model_index(path: Union[str, os.PathLike, None] = None
             project's (:func:`find_model_index`).
     """
     path = Path(path) if path is not None else find_model_index()
-    data = _load_yaml(path) or {}
-    imports = data.get('Import') if isinstance(data, dict) else None
-    if not isinstance(imports, list):
-        raise MetafileError(f'{path}: expected an Import list of metafiles.')
     entries: Dict[str, ZooEntry] = {}
-    for metafile in imports:
-        for entry in read_metafile(path.parent / metafile, path.parent):
+    for metafile in imported_metafiles(path):
+        for entry in read_metafile(metafile, path.parent):
             if entry.name in entries:
                 raise MetafileError(
                     f'{path}: model {entry.name!r} appears in both '
