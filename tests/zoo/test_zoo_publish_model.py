@@ -117,3 +117,15 @@ def test_a_name_that_is_not_a_single_file_name_is_refused(tmp_path, capsys):
     assert "Zoo entry name '../../escaped' is not a single path-safe token" \
         in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.rglob('*')) == ['weights.pth']
+
+
+def test_meta_values_are_made_plain_as_the_core_does():
+    from brnpa_plugins.core import plain_types
+    meta = {'mean': np.array([0.5, 0.25]), 'iter': np.int64(3),
+            'nested': [{'x': np.float32(1.5)}], 'history': torch.ones(2)}
+    dropped = []
+    kept = TOOL['plain'](meta, 'meta', dropped)
+    assert kept == {key: value for key, value in plain_types(meta).items()
+                    if key != 'history'}
+    assert kept['mean'] == [0.5, 0.25] and type(kept['iter']) is int
+    assert dropped == ['meta.history']
