@@ -21,7 +21,12 @@ Guarantees:
   into a partial file of its own, so concurrent downloads repeat the work
   but never mix, and an interrupted download is not resumed by a later call;
 - an interrupted HTTP download resumes from the partial file with a
-  ``Range`` request, in the same call (retries) or in the next one.
+  ``Range`` request, in the same call (retries) or in the next one, also in
+  another process once the one that was downloading has died (its lock
+  dies with it); a live process's partial file is never taken over;
+- every file is placed with :func:`inside`: a URL's file name that could
+  leave its folder (empty, ``.``, ``..``, hidden) is refused before any
+  request, and each path written is checked to lie in its folder.
 
 ``.partial`` and ``.locks`` are folders of the cache (or of ``cache_dir``),
 removed when empty.
