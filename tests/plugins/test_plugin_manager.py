@@ -172,8 +172,8 @@ ESCAPING_ZOO = """
 from brnpa_plugins.plugins import hookimpl
 from brnpa_plugins.zoo import ZooEntry
 
-ARGUMENTS = dict(task='Image Classification', dataset='Tiny', config={config!r},
-                 weights={weights!r}, sha256={sha256!r})
+ARGUMENTS = dict(task='Image Classification', dataset='Tiny',
+                 config={config!r}, weights={weights!r}, sha256={sha256!r})
 
 
 @hookimpl
@@ -245,7 +245,7 @@ from brnpa_plugins.plugins import SaliencyMethod, hookimpl
 @hookimpl
 def brnpa_register_saliency_methods(register):
     time.sleep({seconds})
-    register(SaliencyMethod('slow-method', lambda model, images, targets: images))
+    register(SaliencyMethod('slow-method', lambda m, x, t: x))
 """
 
 
