@@ -6,6 +6,7 @@
     brnpa zoo download NAME [--dest DIR] [--config]
 """
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -20,6 +21,9 @@ from .zoo import (CACHE_ENV, MIRROR_ENV, DownloadError, MetafileError,
                   NoCheckpointError, ZooEntry, get_entry, resolve_checkpoint,
                   zoo_entries)
 
+#: The exit status when stdout is a pipe whose reader has gone (``brnpa
+#: plugins | head``): what a shell reports for a tool ended by SIGPIPE.
+BROKEN_PIPE_STATUS = 128 + 13
 #: Errors a user can act on: printed as one message, without a traceback.
 USER_ERRORS = (AdapterUnavailableError, DownloadError, FileNotFoundError,
                MetafileError, NoCheckpointError, UnknownNameError)
@@ -253,14 +257,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run ``brnpa`` with ``argv`` (default: the command line)."""
+def _run(argv: Optional[Sequence[str]]) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except USER_ERRORS as error:
         print(f'brnpa: error: {error}', file=sys.stderr)
         return 1
+
+
+def _stop_writing_stdout() -> None:
+    """Send what is still buffered for stdout nowhere, so that Python's own
+    flush at exit does not fail on the closed pipe again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run ``brnpa`` with ``argv`` (default: the command line).
+
+    Returns:
+        int: 0, 1 for an error the message explains, or
+        :data:`BROKEN_PIPE_STATUS` when the reader of stdout went away.
+    """
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except BrokenPipeError:
+        # `brnpa plugins | head`: the reader has what it wanted; stop
+        # quietly, as Unix tools do.
+        _stop_writing_stdout()
+        return BROKEN_PIPE_STATUS
 
 
 if __name__ == '__main__':

@@ -175,3 +175,20 @@ def test_zoo_download_config_of_an_entry_without_one(tmp_path):
     with pytest.raises(MetafileError, match="'no-config' has no Config"):
         write_entry_config(entry, tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize('argv', [['plugins'], ['plugins', '--json'],
+                                  ['zoo', 'list']])
+def test_a_listing_into_a_closed_pipe_exits_quietly(argv):
+    """As ``brnpa plugins | head`` once head has read enough."""
+    script = shutil.which('brnpa', path=os.path.dirname(sys.executable))
+    read_end, write_end = os.pipe()
+    try:
+        process = subprocess.Popen([script, *argv], stdout=write_end,
+                                   stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
+        os.close(read_end)  # before the command prints its first line
+    _, err = process.communicate(timeout=120)
+    assert err == ''
+    assert process.returncode == 141  # as a shell reports SIGPIPE

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from brnpa_plugins.core import atomic_write_text
 from brnpa_plugins.zoo.markdown import render_model_zoo
-from brnpa_plugins.zoo.metafile import (MetafileError, _load_yaml,
-                                        find_model_index, read_metafile,
+from brnpa_plugins.zoo.metafile import (MetafileError, find_model_index,
+                                        imported_metafiles, read_metafile,
                                         read_model_index)
 
 
@@ -38,8 +38,7 @@ def measure(index: Path, only=None) -> None:
     """Write Parameters and FLOPs of the image classifiers of ``index``."""
     from brnpa_plugins.openmmlab.complexity import measure_complexity
     from brnpa_plugins.zoo.edit import set_model_metadata
-    for name in _load_yaml(index)['Import']:
-        metafile = index.parent / name
+    for metafile in imported_metafiles(index):
         for entry in read_metafile(metafile, index.parent):
             if entry.task != 'Image Classification' or not (
                     entry.config or '').endswith('.py') or (

@@ -21,8 +21,9 @@ import torch
 import yaml
 
 from brnpa_plugins.core import (CheckpointError, atomic_write,
-                                load_checkpoint_file)
-from brnpa_plugins.zoo.metafile import read_model_index
+                                load_checkpoint_file, plain_types)
+from brnpa_plugins.zoo.download import inside
+from brnpa_plugins.zoo.metafile import check_entry_name, read_model_index
 
 PLAIN_TYPES = (str, int, float, bool, type(None))
 _DROP = object()
@@ -31,23 +32,26 @@ _DROP = object()
 def plain(value: Any, path: str, dropped: List[str]) -> Any:
     """``value`` with only plain Python types; what is not is dropped.
 
-    numpy scalars become Python numbers; other objects are left out and
-    their place ('meta.x.y') is appended to ``dropped``.
+    numpy scalars and arrays become Python numbers and lists
+    (:func:`brnpa_plugins.core.plain_types`); other objects are left out
+    and their place ('meta.x.y') is appended to ``dropped``.
     """
+    return _without_objects(plain_types(value), path, dropped)
+
+
+def _without_objects(value: Any, path: str, dropped: List[str]) -> Any:
     if isinstance(value, PLAIN_TYPES):
         return value
-    if hasattr(value, 'item') and getattr(value, 'shape', None) == ():
-        return value.item()  # numpy or 0-d tensor scalar
     if isinstance(value, dict):
         kept = {}
         for key, item in value.items():
             if not isinstance(key, PLAIN_TYPES):
                 dropped.append(f'{path}[{key!r}]')
                 continue
-            kept[key] = plain(item, f'{path}.{key}', dropped)
+            kept[key] = _without_objects(item, f'{path}.{key}', dropped)
         return {k: v for k, v in kept.items() if v is not _DROP}
     if isinstance(value, (list, tuple)):
-        items = [plain(item, f'{path}[{i}]', dropped)
+        items = [_without_objects(item, f'{path}[{i}]', dropped)
                  for i, item in enumerate(value)]
         items = [item for item in items if item is not _DROP]
         return tuple(items) if isinstance(value, tuple) else items
@@ -121,6 +125,10 @@ def main(argv=None) -> int:
                         help='model-index.yml holding NAME (default: this '
                         'project\'s)')
     args = parser.parse_args(argv)
+    try:
+        check_entry_name(args.name)
+    except ValueError as error:
+        parser.error(str(error))
 
     dropped: List[str] = []
     published = publishable(load_training_checkpoint(args.in_file), dropped)
@@ -129,7 +137,7 @@ def main(argv=None) -> int:
     data = buffer.getvalue()
     torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
     sha256 = hashlib.sha256(data).hexdigest()
-    out = args.out_dir / f'{args.name}-{sha256[:8]}.pth'
+    out = inside(args.out_dir, f'{args.name}-{sha256[:8]}.pth')
     atomic_write(out, lambda stream: stream.write(data))
     base = args.url_base or args.out_dir.resolve().as_uri()
     weights = f"{base.rstrip('/')}/{out.name}"

@@ -3,6 +3,7 @@
 Each hook receives a ``register`` callback and calls it once per thing the
 plugin provides. A plugin implements only the hooks it needs::
 
+    from brnpa_plugins.evaluation.methods import SaliencyMethod
     from brnpa_plugins.plugins import hookimpl
 
     @hookimpl
@@ -25,7 +26,7 @@ def brnpa_register_adapters(register):
 
 @hookspec
 def brnpa_register_backbones(register):
-    """Register backbones with high-resolution stride surgery: ``register(HighResolutionBackbone(...))``."""  # noqa: E501
+    """Register backbone families (stride surgery, feature layer): ``register(BackboneFamily(...))``."""  # noqa: E501
 
 
 @hookspec

@@ -22,9 +22,10 @@ contribution only. Each problem is reported once as a
 import importlib
 import importlib.metadata
 import os
+import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import pluggy
 
@@ -72,10 +73,21 @@ class PluginSource:
     error: Optional[str] = None  # why it was not registered at all
     # what it lost at run time: a hook that raised, a duplicate name...
     problems: List[str] = field(default_factory=list)
+    _reported: Set[str] = field(default_factory=set, init=False, repr=False)
 
-    def report(self, name: str, problem: str) -> None:
-        """Record ``problem`` of plugin ``name`` and warn, once."""
-        if problem not in self.problems:
+    def report(self, name: str, problem: str,
+               once_per: Optional[str] = None) -> None:
+        """Record ``problem`` of plugin ``name`` and warn, once.
+
+        Args:
+            name (str): The plugin.
+            problem (str): What went wrong, for people.
+            once_per (str | None): What makes two reports the same problem;
+                None: the same text.
+        """
+        key = problem if once_per is None else once_per
+        if key not in self._reported:
+            self._reported.add(key)
             self.problems.append(problem)
             warnings.warn(f'plugin {name!r} ({self.distribution} '
                           f'{self.version}): {problem}', PluginWarning,
@@ -210,6 +222,21 @@ def plugin_sources() -> Dict[str, PluginSource]:
     return dict(_state_for(DEFAULT_PLUGINS).sources)
 
 
+#: Seconds a hook call may take before it is reported as slow: every
+#: command that asks the hook waits for it (`brnpa plugins` asks them all).
+SLOW_HOOK_SECONDS = 3.0
+
+
+def _report_if_slow(source: PluginSource, plugin: str, hook_name: str,
+                    seconds: float) -> None:
+    if seconds > SLOW_HOOK_SECONDS:
+        source.report(plugin, (
+            f'{hook_name} took {seconds:.1f} s (more than '
+            f'{SLOW_HOOK_SECONDS:g} s): every command that asks this hook '
+            'waits for it; do the slow work when an item is used (in its '
+            'functions), not in the hook'), once_per=f'slow {hook_name}')
+
+
 def _in_asking_order(implementations: list, hook_name: str) -> list:
     """The built-in implementations first, in :data:`DEFAULT_PLUGINS`
     order, then the others in the order they were registered."""
@@ -226,7 +253,8 @@ def _collect(state: _State, hook_name: str, kind: type,
 
     A plugin whose hook raises, or registers a name already taken or an
     item of another type, loses that contribution (reported); the other
-    plugins' items are kept.
+    plugins' items are kept. A hook call slower than
+    :data:`SLOW_HOOK_SECONDS` is reported, and its items kept.
 
     Returns:
         (item name -> item, item name -> name of the plugin that owns it).
@@ -258,11 +286,14 @@ def _collect(state: _State, hook_name: str, kind: type,
                 items[item.name] = item
                 owners[item.name] = plugin
 
+        started = time.perf_counter()
         try:
             implementation.function(register=register)
         except (Exception, SystemExit) as error:  # noqa: BLE001
             source.report(plugin, f'{hook_name} raised {_describe(error)}; '
                           'what it registered before is kept')
+        _report_if_slow(source, plugin, hook_name,
+                        time.perf_counter() - started)
     return items, owners
 
 

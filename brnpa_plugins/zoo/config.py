@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Union
 
 from ..core import atomic_write_text
+from .download import inside
 from .metafile import MetafileError, ZooEntry
 
 
@@ -27,6 +28,7 @@ def write_entry_config(entry: ZooEntry,
     Raises:
         MetafileError: the entry has no ``Config``.
         FileNotFoundError: its config file is missing.
+        UnsafeNameError: the written file would lie outside ``folder``.
     """
     from mmengine.config import Config
     if not entry.config:
@@ -37,6 +39,6 @@ def write_entry_config(entry: ZooEntry,
         raise FileNotFoundError(
             f'{entry.source}: the Config of {entry.name!r}, {entry.config}, '
             'does not exist; fix the path or reinstall brnpa-plugins.')
-    target = Path(folder) / (entry.name + Path(entry.config).suffix)
+    target = inside(folder, entry.name + Path(entry.config).suffix)
     atomic_write_text(target, Config.fromfile(entry.config).dump())
     return target

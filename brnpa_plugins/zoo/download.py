@@ -21,7 +21,12 @@ Guarantees:
   into a partial file of its own, so concurrent downloads repeat the work
   but never mix, and an interrupted download is not resumed by a later call;
 - an interrupted HTTP download resumes from the partial file with a
-  ``Range`` request, in the same call (retries) or in the next one.
+  ``Range`` request, in the same call (retries) or in the next one, also in
+  another process once the one that was downloading has died (its lock
+  dies with it); a live process's partial file is never taken over;
+- every file is placed with :func:`inside`: a URL's file name that could
+  leave its folder (empty, ``.``, ``..``, hidden) is refused before any
+  request, and each path written is checked to lie in its folder.
 
 ``.partial`` and ``.locks`` are folders of the cache (or of ``cache_dir``),
 removed when empty.
@@ -75,6 +80,12 @@ class ChecksumError(DownloadError):
     """A downloaded file does not have the published SHA-256."""
 
 
+class UnsafeNameError(DownloadError, ValueError):
+    """A file name that would not lie directly in its folder: empty, ``.``,
+    ``..``, a path, or a hidden name (``.partial`` and ``.locks`` are the
+    cache's own folders)."""
+
+
 class _IncompleteDownload(ConnectionError):
     """The server sent less than the whole file, or not the part asked for."""
 
@@ -111,15 +122,50 @@ def check_sha256(value: Optional[str], what: str) -> Optional[str]:
 
 
 def url_file_name(url: str) -> str:
-    """The file name a URL downloads to; ValueError for unusable URLs."""
+    """The file name a URL downloads to.
+
+    Raises:
+        ValueError: the scheme is not one of :data:`SCHEMES`.
+        UnsafeNameError: the URL's last segment is no usable file name
+            (empty, ``.``, ``..``, hidden, or with a NUL, a backslash or a
+            control character), checked before anything is downloaded.
+    """
     parts = urllib.parse.urlparse(url)
     if parts.scheme not in SCHEMES:
         raise ValueError(f'Cannot download {url!r}: the scheme must be one of '
                          f'{SCHEMES}, got {parts.scheme!r}.')
     name = os.path.basename(urllib.parse.unquote(parts.path))
-    if not name:
-        raise ValueError(f'Cannot download {url!r}: it names no file.')
+    if not name or name.startswith('.') or '\\' in name or \
+            not name.isprintable():
+        raise UnsafeNameError(
+            f'Cannot download {url!r}: it names no usable file (its last '
+            f'segment is {name!r}). Use the URL of the checkpoint file '
+            'itself, ending in a file name such as model-1a2b3c4d.pth.')
     return name
+
+
+def inside(folder: Union[str, os.PathLike], name: str) -> Path:
+    """``folder / name``, once checked to lie directly in ``folder``.
+
+    Every file the zoo writes is placed with this. Names are checked where
+    they are made (:func:`url_file_name`, ``ZooEntry``); this check of the
+    resolved path is the last line of defence.
+
+    Args:
+        folder (str | PathLike): The destination folder.
+        name (str): The file name.
+
+    Raises:
+        UnsafeNameError: ``name`` is a path, or leads out of ``folder``.
+    """
+    base = Path(folder).resolve()
+    placed = Path(os.path.normpath(base / name))
+    if placed.parent != base or placed.name != name:
+        raise UnsafeNameError(
+            f'Refusing to write {name!r} into {folder}: it would land '
+            f'outside that folder ({placed}). A file name must be one name, '
+            'without folders; fix the zoo entry or URL that gave it.')
+    return Path(folder) / name
 
 
 def url_key(url: str) -> str:
@@ -431,6 +477,8 @@ def download_checkpoint(url: str,
             stayed unreachable, an unverifiable file of unconfirmed length,
             or a cache that cannot be written.
         ChecksumError: the file has another hash; nothing is cached.
+        UnsafeNameError: the URL names no usable file; nothing is
+            downloaded.
     """
     if not isinstance(retries, int) or retries < 0:
         raise ValueError(f'retries must be an integer >= 0, got {retries!r}')
@@ -448,19 +496,20 @@ def download_checkpoint(url: str,
     key = url_key(url)
     if cache_dir:
         cache = Path(cache_dir).expanduser()
-        target = cache / name
+        target = inside(cache, name)
     else:
         cache = default_cache_dir()
-        target = cache / key / name
+        target = inside(cache / key, name)
     slot = f'{key}-{name}'
     # Without a lock, each process needs a partial file of its own.
-    partial = cache / '.partial' / (slot if fcntl else
-                                    f'{slot}.{os.getpid()}')
+    partial = inside(cache / '.partial', slot if fcntl else
+                     f'{slot}.{os.getpid()}')
+    lock = inside(cache / '.locks', f'{slot}.lock')
     try:
         # A verified file needs no lock: read-only caches work too.
         if _cached(target, sha256, prefix, remove_corrupt=False):
             return target
-        with _exclusive(cache / '.locks' / f'{slot}.lock'):
+        with _exclusive(lock):
             # Another process may have downloaded it while this one waited.
             if not _cached(target, sha256, prefix, remove_corrupt=True):
                 try:

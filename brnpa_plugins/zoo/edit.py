@@ -9,7 +9,7 @@ import re
 from typing import Any, Mapping, Union
 
 from ..core import atomic_write_text
-from .metafile import MetafileError, _load_yaml
+from .metafile import MetafileError, parse_yaml
 
 
 def _indent(line: str) -> int:
@@ -81,8 +81,7 @@ def set_model_metadata(path: Union[str, os.PathLike], name: str,
     """
     with open(path, encoding='utf-8') as file:
         text = set_model_metadata_text(file.read(), name, values, str(path))
-    import yaml
-    models = {m.get('Name'): m for m in yaml.safe_load(text)['Models']}
+    models = {m.get('Name'): m for m in parse_yaml(text, path)['Models']}
     written = models[name].get('Metadata', {})
     wrong = {k: written.get(k) for k, v in values.items()
              if written.get(k) != v}
@@ -90,4 +89,3 @@ def set_model_metadata(path: Union[str, os.PathLike], name: str,
         raise MetafileError(f'{path}: setting {dict(values)} in {name!r} '
                             f'read back as {wrong}; edit it by hand.')
     atomic_write_text(path, text)
-    _load_yaml(path)

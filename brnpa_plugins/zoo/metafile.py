@@ -6,6 +6,7 @@ metafiles, each with ``Collections`` and ``Models``. A model without
 (its URL) and ``Metadata: SHA256`` (printed by tools/publish_model.py).
 """
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
@@ -15,10 +16,29 @@ from .download import check_sha256, hash_prefix_in_name, url_file_name
 MODEL_INDEX = 'model-index.yml'
 PUBLISHED = 'published'
 NOT_TRAINED = 'not trained yet'
+# A zoo name is one file name (`brnpa zoo download --config` writes
+# NAME.py), in the alphabet of OpenMMLab's model names; no leading '-', which
+# the command line would read as an option.
+_ENTRY_NAME = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.+-]*')
 
 
 class MetafileError(ValueError):
     """A model index or metafile that cannot be read; names the file."""
+
+
+def check_entry_name(name: str) -> str:
+    """``name`` if it is a valid zoo name: a single path-safe token.
+
+    Raises:
+        ValueError: naming the value and the allowed characters.
+    """
+    if not isinstance(name, str) or not _ENTRY_NAME.fullmatch(name):
+        raise ValueError(
+            f'Zoo entry name {name!r} is not a single path-safe token: use '
+            'ASCII letters, digits and _ . + - only, starting with a '
+            'letter, a digit or _ (the name is a file name, e.g. of the '
+            'config `brnpa zoo download NAME --config` writes).')
+    return name
 
 
 @dataclass(frozen=True)
@@ -26,7 +46,9 @@ class ZooEntry:
     """One model of the zoo.
 
     Args:
-        name (str): Unique name, e.g. 'brnpa-highres_resnet50_8xb12_cub'.
+        name (str): Unique name, e.g. 'brnpa-highres_resnet50_8xb12_cub':
+            ASCII letters, digits and ``_ . + -``, not starting with ``.``
+            or ``-`` (:func:`check_entry_name`).
         task (str): e.g. 'Image Classification'.
         dataset (str): Evaluation dataset, e.g. 'CUB-200-2011'.
         metrics (Mapping[str, float | None]): Metric name -> value; None
@@ -57,9 +79,7 @@ class ZooEntry:
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f'Zoo entry {self.name!r}: {key} must be a '
                                  f'non-empty string, got {value!r}')
-        if any(c.isspace() for c in self.name):
-            raise ValueError(
-                f'Zoo entry name {self.name!r} must not contain spaces.')
+        check_entry_name(self.name)
         sha256 = check_sha256(self.sha256, f'Zoo entry {self.name!r}')
         object.__setattr__(self, 'sha256', sha256)
         if self.weights is None:
@@ -103,15 +123,25 @@ def find_model_index() -> Path:
         'reinstall brnpa-plugins.')
 
 
-def _load_yaml(path: Path) -> Any:
+def parse_yaml(text: str, source: Union[str, os.PathLike]) -> Any:
+    """The YAML document ``text``, read from (or meant for) ``source``.
+
+    Raises:
+        MetafileError: ``text`` is not valid YAML; names ``source``.
+    """
     import yaml
     try:
-        with open(path, encoding='utf-8') as file:
-            return yaml.safe_load(file)
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise MetafileError(f'{source} is not valid YAML: {error}') from None
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding='utf-8')
     except OSError as error:
         raise MetafileError(f'Cannot read {path}: {error}') from None
-    except yaml.YAMLError as error:
-        raise MetafileError(f'{path} is not valid YAML: {error}') from None
+    return parse_yaml(text, path)
 
 
 def _entry(model: Mapping[str, Any], collections: Mapping[str, Mapping],
@@ -165,6 +195,23 @@ def read_metafile(path: Union[str, os.PathLike],
     return [_entry(m, collections, root, path) for m in data.get('Models', [])]
 
 
+def imported_metafiles(index: Union[str, os.PathLike]) -> List[Path]:
+    """The metafiles a model-index.yml imports (its ``Import`` list).
+
+    Args:
+        index (str | PathLike): The model index.
+
+    Raises:
+        MetafileError: naming the model index.
+    """
+    index = Path(index)
+    data = _load_yaml(index) or {}
+    imports = data.get('Import') if isinstance(data, dict) else None
+    if not isinstance(imports, list):
+        raise MetafileError(f'{index}: expected an Import list of metafiles.')
+    return [index.parent / metafile for metafile in imports]
+
+
 def read_model_index(path: Union[str, os.PathLike, None] = None
                      ) -> List[ZooEntry]:
     """The entries of every metafile a model-index.yml imports.
@@ -176,13 +223,9 @@ def read_model_index(path: Union[str, os.PathLike, None] = None
             project's (:func:`find_model_index`).
     """
     path = Path(path) if path is not None else find_model_index()
-    data = _load_yaml(path) or {}
-    imports = data.get('Import') if isinstance(data, dict) else None
-    if not isinstance(imports, list):
-        raise MetafileError(f'{path}: expected an Import list of metafiles.')
     entries: Dict[str, ZooEntry] = {}
-    for metafile in imports:
-        for entry in read_metafile(path.parent / metafile, path.parent):
+    for metafile in imported_metafiles(path):
+        for entry in read_metafile(metafile, path.parent):
             if entry.name in entries:
                 raise MetafileError(
                     f'{path}: model {entry.name!r} appears in both '

@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -166,6 +167,119 @@ def test_brnpa_plugins_lists_the_problems_and_still_works(broken_plugins,
     assert 'problem: brnpa_register_saliency_methods raised RuntimeError' \
         in out
     assert 'saliency methods (1): own-method' in out  # not the duplicate
+
+
+ESCAPING_ZOO = """
+from brnpa_plugins.plugins import hookimpl
+from brnpa_plugins.zoo import ZooEntry
+
+ARGUMENTS = dict(task='Image Classification', dataset='Tiny',
+                 config={config!r}, weights={weights!r}, sha256={sha256!r})
+
+
+@hookimpl
+def brnpa_register_zoo_entries(register):
+    register(ZooEntry('plugin-good', **ARGUMENTS))
+    register(ZooEntry('../../escaped_name', **ARGUMENTS))
+"""
+
+
+def test_zoo_entry_with_an_unsafe_name_is_skipped_and_nothing_escapes(
+        tmp_path, monkeypatch, write_dist_info):
+    """``brnpa zoo download ../../escaped_name --config --dest dl/a/b`` once
+    wrote the config to dl/escaped_name.py."""
+    import hashlib
+    import shutil
+    data = b'a checkpoint, verified by its hash'
+    (tmp_path / 'tiny.pth').write_bytes(data)
+    config = (Path(__file__).resolve().parents[2] / 'configs' / 'brnpa' /
+              'brnpa_resnet18-w16_1xb32_synthetic-parts.py')
+    plugins = tmp_path / 'plugins'
+    plugins.mkdir()
+    (plugins / 'escaping_zoo.py').write_text(ESCAPING_ZOO.format(
+        config=str(config), weights=(tmp_path / 'tiny.pth').as_uri(),
+        sha256=hashlib.sha256(data).hexdigest()))
+    write_dist_info(plugins, 'brnpa-escape-plugin', '1.0',
+                    {'escape': 'escaping_zoo'})
+    script = shutil.which('brnpa', path=os.path.dirname(sys.executable))
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(plugins), os.environ.get('PYTHONPATH', '')]),
+        BRNPA_CACHE_DIR=str(tmp_path / 'cache'))
+    environment.pop(DISABLE_AUTOLOAD_ENV, None)
+
+    def download(name):
+        return subprocess.run(
+            [script, 'zoo', 'download', name, '--config', '--dest',
+             'dl/a/b'], cwd=tmp_path, env=environment, capture_output=True,
+            text=True, timeout=300)
+
+    refused = download('../../escaped_name')
+    assert refused.returncode == 1, refused.stderr
+    assert "plugin 'escape' (brnpa-escape-plugin 1.0): " \
+        'brnpa_register_zoo_entries raised ValueError: Zoo entry name ' \
+        "'../../escaped_name' is not a single path-safe token" in \
+        refused.stderr
+    assert "Unknown model-zoo name '../../escaped_name'" in refused.stderr
+    assert not (tmp_path / 'dl').exists()
+    kept = download('plugin-good')
+    assert kept.returncode == 0, kept.stderr
+    assert sorted(str(p.relative_to(tmp_path)) for p in
+                  (tmp_path / 'dl').rglob('*') if p.is_file()) == [
+        'dl/a/b/plugin-good.py', 'dl/a/b/tiny.pth']
+    # the plugin's other entry, and every other plugin's, stay
+    monkeypatch.syspath_prepend(str(plugins))
+    from brnpa_plugins.plugins import PluginWarning, plugin_problems
+    from brnpa_plugins.zoo import zoo_entries
+    with pytest.warns(PluginWarning, match='escaped_name'):
+        entries = zoo_entries()
+    assert {'plugin-good', 'brnpa_resnet18-w16_1xb32_synthetic-parts'} <= \
+        set(entries)
+    assert '../../escaped_name' not in entries
+    assert len(plugin_problems()['escape']) == 1
+
+
+SLOW_HOOK = """
+import time
+from brnpa_plugins.plugins import SaliencyMethod, hookimpl
+
+
+@hookimpl
+def brnpa_register_saliency_methods(register):
+    time.sleep({seconds})
+    register(SaliencyMethod('slow-method', lambda m, x, t: x))
+"""
+
+
+def test_a_slow_hook_is_reported_with_its_plugin_and_listed(
+        example_plugin, tmp_path, monkeypatch, write_dist_info, capsys):
+    import warnings
+
+    from brnpa_plugins.cli import main
+    from brnpa_plugins.plugins import PluginWarning, manager, plugin_problems
+    monkeypatch.setattr(manager, 'SLOW_HOOK_SECONDS', 0.5)
+    (tmp_path / 'slow_plugin_module.py').write_text(
+        SLOW_HOOK.format(seconds=0.6))
+    write_dist_info(tmp_path, 'brnpa-slow-plugin', '1.0',
+                    {'slow': 'slow_plugin_module'})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.warns(PluginWarning) as caught:
+        methods = saliency_methods()
+    assert 'slow-method' in methods  # slow, not broken: its items are kept
+    [warning] = [str(w.message) for w in caught if 'slow' in str(w.message)]
+    assert re.fullmatch(
+        r"plugin 'slow' \(brnpa-slow-plugin 1\.0\): "
+        r'brnpa_register_saliency_methods took \d+\.\d s \(more than 0\.5 '
+        r's\): every command that asks this hook waits for it; .+', warning)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # reported once, not at every call
+        saliency_methods()
+        assert main(['plugins']) == 0
+    out = capsys.readouterr().out
+    assert re.search(r'slow  \(brnpa-slow-plugin 1\.0\)\n.*\n'
+                     r'  saliency methods \(1\): slow-method\n'
+                     r'  problem: brnpa_register_saliency_methods took ', out)
+    assert len(plugin_problems()['slow']) == 1
+    assert 'example' not in plugin_problems()
 
 
 def _run(code):

@@ -91,3 +91,14 @@ def test_editing_an_unknown_model_names_it():
     with pytest.raises(MetafileError, match="no model named 'nope'"):
         set_model_metadata_text('Models:\n  - Name: a\n', 'nope', {'x': 1},
                                 'meta.yml')
+
+
+def test_an_edit_that_breaks_the_yaml_names_the_file_and_writes_nothing(
+        tmp_path):
+    from brnpa_plugins.zoo.edit import set_model_metadata
+    metafile = tmp_path / 'metafile.yml'
+    text = 'Models:\n  - Name: a\n    Metadata:\n      Epochs: 1\n'
+    metafile.write_text(text)
+    with pytest.raises(MetafileError, match=f'{metafile} is not valid YAML'):
+        set_model_metadata(metafile, 'a', {'FLOPs': 'a: b: c'})
+    assert metafile.read_text() == text

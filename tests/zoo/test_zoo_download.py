@@ -1,7 +1,9 @@
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 import urllib.parse
 import warnings
 
@@ -198,11 +200,28 @@ def test_load_refuses_pickled_objects(cache, tmp_path):
 
 @pytest.mark.parametrize('url, message', [
     ('ftp://host/x.pth', "scheme must be one of"),
-    ('http://host/', 'names no file'),
+    ('http://host/', 'names no usable file'),
 ])
 def test_unusable_urls(url, message):
     with pytest.raises(ValueError, match=message):
         download_checkpoint(url, sha256=None)
+
+
+@pytest.mark.parametrize('path', ['/files/..', '/files/.', '/files/',
+                                  '/files/%2e%2e', '/files/.partial',
+                                  '/files/a%2F..', '/files/nul%00.pth'])
+@pytest.mark.parametrize('into', ['cache', 'dest'])
+def test_urls_naming_no_usable_file_are_refused_before_downloading(
+        server, cache, tmp_path, path, into):
+    server.files[path] = b'x' * (1 << 20)
+    url = server.url(path)
+    dest = tmp_path / 'dest' if into == 'dest' else None
+    with pytest.raises(DownloadError, match='names no usable file') as error:
+        download_checkpoint(url, 'ab' * 32, cache_dir=dest)
+    assert url in str(error.value)
+    assert isinstance(error.value, ValueError)  # as other unusable URLs
+    assert server.requests == []
+    assert not cache.exists() and not (tmp_path / 'dest').exists()
 
 
 def test_bad_expected_hash_is_rejected(server):
@@ -301,6 +320,45 @@ def test_concurrent_processes_get_one_verified_file(
         [_key(url), f'{_key(url)}/big.pth']
     # With the lock one process downloads and the others take its file.
     assert len(server.requests) == (1 if locking == 'fcntl' else 4)
+
+
+@pytest.mark.parametrize('honour_range', [True, False])
+def test_download_of_a_killed_process_is_resumed_by_the_next(
+        server, cache, sha256, honour_range):
+    if download_module.fcntl is None:
+        pytest.skip('without fcntl a download is not resumed (documented)')
+    data = os.urandom(3 << 20)
+    server.files['/big.pth'] = data
+    server.throttle = 0.05  # 64 KiB each 0.05 s: about 2.4 s for the file
+    url = server.url('/big.pth')
+    partial = cache / '.partial' / f'{_key(url)}-big.pth'
+    child = subprocess.Popen(
+        [sys.executable, '-c', _CHILD, download_module.__file__, url,
+         sha256(data), 'fcntl'],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == 'ready\n', child.communicate()
+        child.stdin.write('go\n')
+        child.stdin.flush()
+        deadline = time.monotonic() + 60
+        while not partial.is_file() or partial.stat().st_size < 1 << 20:
+            assert child.poll() is None and time.monotonic() < deadline, \
+                child.communicate()
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        child.kill()
+        child.communicate()
+    kept = partial.stat().st_size
+    assert 1 << 20 <= kept < len(data)
+    server.throttle, server.honour_range = 0.0, honour_range
+    path = download_checkpoint(url, sha256(data))
+    assert sha256(path.read_bytes()) == sha256(data)
+    assert server.requests == [('/big.pth', None),
+                               ('/big.pth', f'bytes={kept}-')]
+    assert _cache_files(cache) == [f'{_key(url)}/big.pth']
 
 
 def test_without_fcntl_a_failed_download_leaves_no_partial_file(

@@ -68,13 +68,40 @@ def test_an_entry_is_published_by_adding_weights_and_sha256(tmp_path):
     (dict(weights='https://x/y-cdcdcdcd.pth', sha256=SHA),
      'has hash cdcdcdcd but SHA256 is'),
     (dict(weights='s3://x/y.pth', sha256=SHA), 'scheme must be one of'),
-    (dict(name='two words'), 'must not contain spaces'),
+    (dict(name='two words'), "name 'two words' is not a single"),
     (dict(task=''), 'task must be a non-empty string'),
 ])
 def test_entry_validation(kwargs, message):
     arguments = dict(name='x', task='Image Classification', dataset='D')
     with pytest.raises(ValueError, match=message):
         ZooEntry(**{**arguments, **kwargs})
+
+
+@pytest.mark.parametrize('name', [
+    '../../escaped_name', 'a/b', 'a\\b', '..', '.', '.hidden', '-x', '/abs',
+    'tab\tname', 'nul\0name', 'caf\u00e9'])
+def test_entry_names_are_single_path_safe_tokens(name):
+    with pytest.raises(ValueError, match='is not a single path-safe') as error:
+        ZooEntry(name, 'Image Classification', 'D')
+    assert repr(name) in str(error.value)
+
+
+def test_the_shipped_names_and_mmpretrain_style_names_are_valid():
+    names = [e.name for e in read_model_index()] + [
+        'resnet50_8xb32_in1k', 'vit-base-p16_in21k-pre_3rdparty_in1k-384px',
+        'convnext-v2-atto_fcmae-pre_3rdparty_in1k', 'a+b.v2', '_private']
+    assert [ZooEntry(n, 'Image Classification', 'D').name
+            for n in names] == names
+
+
+def test_a_bad_name_in_a_metafile_names_the_file_and_the_value(tmp_path):
+    path = tmp_path / 'metafile.yml'
+    path.write_text('Models:\n  - Name: ../../escaped_name\n    Results:\n'
+                    '      - {Task: T, Dataset: D, Metrics: {}}\n')
+    with pytest.raises(MetafileError) as error:
+        read_metafile(path)
+    assert f"{path}: Zoo entry name '../../escaped_name' is not a single " \
+        'path-safe token' in str(error.value)
 
 
 @pytest.mark.parametrize('text, message', [

@@ -105,3 +105,27 @@ def test_checkpoint_without_weights_is_refused(tmp_path):
         TOOL['main']([str(path), 'x', '--out-dir', str(tmp_path / 'out')])
     assert not (tmp_path / 'out').exists() or \
         list((tmp_path / 'out').iterdir()) == []
+
+
+def test_a_name_that_is_not_a_single_file_name_is_refused(tmp_path, capsys):
+    path = tmp_path / 'weights.pth'
+    torch.save({'state_dict': {'w': torch.ones(1)}}, path)
+    out_dir = tmp_path / 'out' / 'a'
+    with pytest.raises(SystemExit) as exit_:
+        TOOL['main']([str(path), '../../escaped', '--out-dir', str(out_dir)])
+    assert exit_.value.code == 2
+    assert "Zoo entry name '../../escaped' is not a single path-safe token" \
+        in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob('*')) == ['weights.pth']
+
+
+def test_meta_values_are_made_plain_as_the_core_does():
+    from brnpa_plugins.core import plain_types
+    meta = {'mean': np.array([0.5, 0.25]), 'iter': np.int64(3),
+            'nested': [{'x': np.float32(1.5)}], 'history': torch.ones(2)}
+    dropped = []
+    kept = TOOL['plain'](meta, 'meta', dropped)
+    assert kept == {key: value for key, value in plain_types(meta).items()
+                    if key != 'history'}
+    assert kept['mean'] == [0.5, 0.25] and type(kept['iter']) is int
+    assert dropped == ['meta.history']
