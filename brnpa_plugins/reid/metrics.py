@@ -30,9 +30,10 @@ fewer items (CUHK03: gallery identities) than that length, which happens
 when the gallery is barely larger than ``max_rank``:
 
 - its Python loop stops each query's curve at what the query keeps: if all
-  valid queries keep the same number ``k``, it returns ``k`` entries (the
-  first ``k`` here, the rest here are 1); if they keep different numbers,
-  numpy cannot stack the curves and it raises ``ValueError``;
+  valid queries keep the same number ``k``, it returns ``k`` entries
+  (equal to the first ``k`` here; the others here are 1); if they keep
+  different numbers, numpy cannot stack the curves and it raises
+  ``ValueError``;
 - its Cython evaluator returns the full length, but past what a query keeps
   it reads the values an earlier query left in its buffer (Market-1501; 0
   where no earlier query reached that rank) or 0 (CUHK03): a query that
