@@ -17,13 +17,20 @@ import argparse
 import os.path as osp
 import shlex
 import sys
+import warnings
 
-import torchreid
+with warnings.catch_warnings():
+    # torchreid warns on import that its evaluation falls back to a Python
+    # loop; this tool evaluates with brnpa_plugins.reid.evaluate_rank.
+    warnings.filterwarnings('ignore', message='Cython evaluation',
+                            category=UserWarning)
+    import torchreid
 
 import brnpa_plugins.reid  # noqa: F401  (registers the BR-NPA models)
+from brnpa_plugins.core.checks import UnknownKeyError
 from brnpa_plugins.reid.build import (build_datamanager, build_engine,
                                       build_model, parallelize)
-from brnpa_plugins.reid.check import check_cfg
+from brnpa_plugins.reid.check import ConfigError, check_cfg
 from brnpa_plugins.reid.checkpoint import load_weights, resume_from_checkpoint
 from brnpa_plugins.reid.config import (build_config, engine_run_kwargs,
                                        lr_scheduler_kwargs, optimizer_kwargs)
@@ -95,5 +102,9 @@ def run(cfg, args) -> None:
     engine = build_engine(cfg, datamanager, model, optimizer, scheduler)
     engine.run(**run_kwargs)
 
+
 if __name__ == '__main__':
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (UnknownKeyError, ConfigError) as error:  # bad input: no traceback
+        sys.exit(f'error: {error}')

@@ -13,11 +13,19 @@ of torchreid's visualize_actmap; --max-images limits the images per split).
 import argparse
 import os.path as osp
 import sys
+import warnings
 
-import brnpa_plugins.reid  # noqa: F401  (registers the BR-NPA models)
+with warnings.catch_warnings():
+    # torchreid warns on import that its evaluation falls back to a Python
+    # loop; this tool ranks with brnpa_plugins.reid.metrics.
+    warnings.filterwarnings('ignore', message='Cython evaluation',
+                            category=UserWarning)
+    import brnpa_plugins.reid  # noqa: F401  (registers the BR-NPA models)
+from brnpa_plugins.core.checks import UnknownKeyError
 from brnpa_plugins.reid.build import (build_datamanager, build_model,
                                       parallelize)
-from brnpa_plugins.reid.checkpoint import load_weights
+from brnpa_plugins.reid.checkpoint import (WeightsMismatchError,
+                                           load_all_weights)
 from brnpa_plugins.reid.config import build_config
 from brnpa_plugins.reid.visualize import visualize_actmap, visualize_matches
 
@@ -50,7 +58,11 @@ def main(argv=None) -> int:
 
     datamanager = build_datamanager(cfg)
     model = build_model(cfg, datamanager.num_train_pids)
-    load_weights(model, args.weights)
+    # Every weight the maps and the ranking use must come from the
+    # checkpoint: a config of another model would draw random weights.
+    load_all_weights(model, args.weights, built_from=(
+        f'config file {args.config_file or "(none: the defaults)"} with '
+        f'overrides {list(args.opts)}'))
     model = parallelize(cfg, model)
     paths = visualize_matches(model, datamanager, args.out_dir,
                               num_queries=args.num_queries, topk=args.topk,
@@ -67,4 +79,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (UnknownKeyError, WeightsMismatchError) as error:  # bad input
+        sys.exit(f'error: {error}')

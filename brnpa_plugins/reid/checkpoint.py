@@ -12,7 +12,7 @@ object.
 import os
 import os.path as osp
 import shutil
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -94,16 +94,85 @@ def load_weights(model: nn.Module, fpath: str) -> None:
     """Load the weights whose name and shape match, as torchreid's
     ``load_pretrained_weights`` does (e.g. all but another dataset's
     classifier), and say which were skipped."""
-    own = model.state_dict()
     state = _state_dict(load_checkpoint(fpath))
-    matched = {key: value for key, value in state.items()
-               if key in own and own[key].shape == value.shape}
-    if not matched:
+    if not _load_matching(model, fpath, state,
+                          'skipped (name or shape differ)'):
         raise RuntimeError(
             f'no weight in "{fpath}" matches {type(model).__name__} in name '
             'and shape: is it a checkpoint of this model?')
-    own.update(matched)
-    model.load_state_dict(own)
-    skipped = sorted(set(state) - set(matched))
-    print(f'Loaded weights from "{fpath}"' +
-          (f'; skipped (name or shape differ): {skipped}' if skipped else ''))
+
+
+def _load_matching(model: nn.Module, fpath: str, state: Dict[str, Any],
+                   skipped_as: str) -> int:
+    """Load the weights of ``state`` whose name and shape match; print the
+    others as ``skipped_as``. Returns how many were loaded."""
+    own = model.state_dict()
+    matched = {key: value for key, value in state.items()
+               if key in own and own[key].shape == value.shape}
+    if matched:
+        own.update(matched)
+        model.load_state_dict(own)
+        skipped = sorted(set(state) - set(matched))
+        print(f'Loaded weights from "{fpath}"' +
+              (f'; {skipped_as}: {skipped}' if skipped else ''))
+    return len(matched)
+
+
+class WeightsMismatchError(ValueError):
+    """A checkpoint whose weights do not fit the model built to read it."""
+
+
+def _listed(keys, limit: int = 8) -> str:
+    keys = sorted(keys)
+    more = f' and {len(keys) - limit} more' if len(keys) > limit else ''
+    return ', '.join(keys[:limit]) + more
+
+
+def load_all_weights(model: nn.Module, fpath: str, built_from: str,
+                     ignored: Tuple[str, ...] = ('classifier',)) -> None:
+    """Load a checkpoint that must fit the model, weight for weight.
+
+    For tools that use a trained model as it is (the maps and matches of
+    ``tools/visualize_reid.py``): a weight left at its random
+    initialisation would be drawn without a word. Only the modules named in
+    ``ignored`` (the identity classifiers, which ranking never uses and
+    whose size is the number of training identities) may differ.
+
+    Args:
+        model: the model the config builds.
+        fpath: the checkpoint.
+        built_from: what built the model (the config file and overrides),
+            named in the error.
+        ignored: top-level module names whose weights may differ or be
+            missing.
+
+    Raises:
+        WeightsMismatchError: naming the checkpoint, ``built_from``, the
+            weights missing from the checkpoint, those it has that the
+            model lacks, those whose shapes differ, and the fix.
+    """
+    own = model.state_dict()
+    state = _state_dict(load_checkpoint(fpath))
+
+    def checked(key):
+        return key.split('.', 1)[0] not in ignored
+
+    missing = [k for k in own if k not in state and checked(k)]
+    unexpected = [k for k in state if k not in own and checked(k)]
+    reshaped = [f'{k} (checkpoint {list(state[k].shape)}, model '
+                f'{list(own[k].shape)})' for k in own if k in state
+                and checked(k) and state[k].shape != own[k].shape]
+    if missing or unexpected or reshaped:
+        problems = [f'{label}: {_listed(keys)}' for label, keys in (
+            ('missing from the checkpoint', missing),
+            ('in the checkpoint but not in the model', unexpected),
+            ('shape differs', reshaped)) if keys]
+        log = osp.join(osp.dirname(osp.dirname(osp.abspath(fpath))),
+                       'train.log')
+        where = (f' (printed at the top of {log})' if osp.isfile(log)
+                 else '')
+        raise WeightsMismatchError(
+            f'checkpoint "{fpath}" does not fit the model built from '
+            f'{built_from}: ' + '; '.join(problems) + '. Use the config '
+            f'and KEY VALUE overrides the checkpoint was trained with{where}.')
+    _load_matching(model, fpath, state, 'not used here')

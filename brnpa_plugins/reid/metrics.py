@@ -3,8 +3,8 @@
 :func:`evaluate_rank` applies the Market-1501 protocol of
 ``torchreid.metrics.evaluate_rank``: gallery items with the query's identity
 AND camera are discarded, queries without any remaining correct match are
-skipped, and the CMC curve stops at ``min(max_rank, gallery size)``. It
-returns the same float32 CMC and float64 mAP, bit for bit.
+skipped. It returns the float32 CMC and float64 mAP of torchreid's Python
+evaluation, bit for bit.
 
 Instead of sorting every gallery row with indices, it only locates each
 query's correct matches: the position of a match in the ranking is the number
@@ -17,6 +17,32 @@ depend on the tie order of ``np.argsort``; those rows are ranked with
 (torchreid's ``use_metric_cuhk03=True``) without a Python loop over
 queries: it draws the same random samples from numpy's global generator, in
 the same order, and returns the same numbers.
+
+The CMC curve of both has :func:`cmc_length` ``= min(max_rank, gallery
+size)`` entries on every problem: the length torchreid's Cython evaluator
+(``rank_cy``, what ``torchreid.metrics.evaluate_rank`` runs when it is
+compiled) returns. Entry ``r - 1`` is the fraction of valid queries whose
+first correct match is within the first ``r`` items they keep (CUHK03: the
+first ``r`` identities of the one-shot gallery); a query that keeps fewer
+than ``r`` has found its match by then and counts as found. torchreid's two
+evaluations disagree with each other only where some valid query keeps
+fewer items (CUHK03: gallery identities) than that length, which happens
+when the gallery is barely larger than ``max_rank``:
+
+- its Python loop stops each query's curve at what the query keeps: if all
+  valid queries keep the same number ``k``, it returns ``k`` entries
+  (equal to the first ``k`` here; the others here are 1); if they keep
+  different numbers, numpy cannot stack the curves and it raises
+  ``ValueError``;
+- its Cython evaluator returns the full length, but past what a query keeps
+  it reads the values an earlier query left in its buffer (Market-1501; 0
+  where no earlier query reached that rank) or 0 (CUHK03): a query that
+  found its match can count as not found.
+
+Elsewhere the CMC is bit for bit that of both paths; the Cython path sums
+average precisions in float32 (mAP within about 1e-6 of the float64 one
+here) and averages the CUHK03 repeats by adding 1/10 in float32 (CMC within
+float32 rounding).
 """
 from typing import NamedTuple, Tuple
 
@@ -44,6 +70,12 @@ class Hits(NamedTuple):
     query: np.ndarray
     position: np.ndarray
     order: np.ndarray
+
+
+def cmc_length(max_rank: int, num_gallery: int) -> int:
+    """Entries of the CMC curve: ``min(max_rank, num_gallery)``, whatever
+    the queries discard (torchreid's Cython evaluator's length)."""
+    return int(min(max_rank, num_gallery))
 
 
 def _check_inputs(distmat, q_pids, g_pids, q_camids, g_camids):
@@ -218,11 +250,10 @@ def evaluate_rank(distmat,
             classic splits (:func:`evaluate_cuhk03`).
 
     Returns:
-        (cmc, mAP): float32 CMC of length ``min(max_rank, num_gallery)`` and
-        the mean average precision. Where queries keep different numbers of
-        gallery items and some keep fewer than ``max_rank``, torchreid fails
-        to stack its curves; here their curves are continued at 1 (the match
-        was found within the whole kept gallery).
+        (cmc, mAP): float32 CMC of :func:`cmc_length` entries and the mean
+        average precision. Where a query keeps fewer gallery items than
+        that, its curve is continued at 1 (the module's docstring says how
+        torchreid's two evaluations differ there).
     """
     check_positive_int(int(max_rank) if isinstance(max_rank, np.integer)
                        else max_rank, 'max_rank')
@@ -252,7 +283,7 @@ def evaluate_rank(distmat,
 
     average_precision = _average_precision(hits, num_kept, num_relevant,
                                            valid)
-    length = int(min(max_rank, num_g, num_kept[valid].max()))
+    length = cmc_length(max_rank, num_g)
     first_hit = np.full(num_q, num_g)
     np.minimum.at(first_hit, hits.query, hits.position)
     found = np.cumsum(np.bincount(first_hit[valid], minlength=num_g + 1))
@@ -302,7 +333,9 @@ def _cuhk03_chunk(distmat, q_pids, g_pids, q_camids, g_camids, codes,
     by_group = np.lexsort((kept_position, first_position, row))
     members = kept_position[by_group]
     group_key = key[by_group]
-    starts = np.flatnonzero(np.append(True, group_key[1:] != group_key[:-1]))
+    new_group = np.ones(len(group_key), dtype=bool)
+    new_group[1:] = group_key[1:] != group_key[:-1]
+    starts = np.flatnonzero(new_group)
     counts = np.diff(np.append(starts, len(group_key)))
     group_row = row[by_group][starts]
     group_pid_is_query = (g_pids[ranking[row[by_group][starts],
@@ -335,9 +368,8 @@ def evaluate_cuhk03(distmat,
     result is the same, bit for bit, and the generator ends in the same
     state.
 
-    Where queries keep different numbers of identities and some keep fewer
-    than ``max_rank``, torchreid fails to stack its curves; here they are
-    continued at 1.
+    The CMC has :func:`cmc_length` entries; where a query's gallery holds
+    fewer identities than that, its curve is continued at 1.
     """
     check_positive_int(int(max_rank) if isinstance(max_rank, np.integer)
                        else max_rank, 'max_rank')
@@ -387,7 +419,7 @@ def evaluate_cuhk03(distmat,
     rank = np.bincount(shot, weights=drawn < match_position[shot],
                        minlength=num_valid * num_repeats).astype(np.int64)
 
-    length = int(min(max_rank, num_g, num_groups.max()))
+    length = cmc_length(max_rank, num_g)
     found = np.zeros((num_valid, length + 1), dtype=np.int64)
     np.add.at(found, (np.repeat(np.arange(num_valid), num_repeats),
                       np.minimum(rank, length)), 1)

@@ -44,6 +44,14 @@ def assert_identical(ours, theirs):
     assert mAP == ref_map  # bit for bit, not approximately
 
 
+def assert_continues(ours, theirs):
+    """torchreid's curve is the beginning of ours, which goes on at 1 (the
+    match was found within everything a query keeps); same mAP."""
+    cmc, mAP = ours
+    assert_identical((cmc[:len(theirs[0])], mAP), theirs)
+    assert len(cmc) >= len(theirs[0]) and (cmc[len(theirs[0]):] == 1).all()
+
+
 @pytest.mark.parametrize('distances', ['float32', 'float64', 'ties', 'nan'])
 def test_random_rankings_give_torchreids_numbers(distances):
     rng = np.random.default_rng(len(distances))
@@ -100,9 +108,86 @@ def test_max_rank_beyond_the_gallery_is_cut_to_its_size():
     assert_identical((cmc, mAP), reference(*case, max_rank=50))
 
 
-def test_uneven_discards_near_the_gallery_size_give_a_full_curve():
+def small_gallery_cases(seed, count):
+    """Random problems around the CMC length's edge cases: galleries below
+    and near max_rank, few cameras (queries whose every match is discarded
+    as same-camera, galleries that shrink per query), few identities."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        case = random_case(rng, int(rng.integers(1, 25)),
+                           int(rng.integers(3, 70)), int(rng.integers(1, 8)),
+                           int(rng.integers(1, 4)), 'float32')
+        yield case, int(rng.integers(1, 90))
+
+
+def kept_counts(case, cuhk03):
+    """Per query: the gallery items it keeps (CUHK03: their identities),
+    and whether it has a correct match among them."""
+    _, q_pids, g_pids, q_cams, g_cams = case
+    kept, valid = [], []
+    for pid, cam in zip(q_pids, q_cams):
+        keep = ~((g_pids == pid) & (g_cams == cam))
+        kept.append(len(set(g_pids[keep])) if cuhk03 else keep.sum())
+        valid.append(bool((keep & (g_pids == pid)).any()))
+    return np.array(kept), np.array(valid)
+
+
+def query_by_query(case, max_rank, cuhk03):
+    """torchreid's Python evaluation of each query on its own, its curves
+    continued at their last value (1) to the full length and averaged as
+    torchreid averages them: for problems whose curves it cannot stack."""
+    distmat, q_pids, g_pids, q_cams, g_cams = case
+    length = min(max_rank, distmat.shape[1])
+    curves, average_precisions = [], []
+    for i in range(len(q_pids)):
+        try:
+            cmc, ap = reference(distmat[i:i + 1], q_pids[i:i + 1], g_pids,
+                                q_cams[i:i + 1], g_cams, max_rank=max_rank,
+                                use_metric_cuhk03=cuhk03)
+        except AssertionError:  # no correct match: torchreid skips it
+            continue
+        assert cmc[-1] == 1
+        curves.append(np.pad(cmc, (0, length - len(cmc)), mode='edge'))
+        average_precisions.append(ap)
+    return (np.asarray(curves).sum(0) / float(len(curves)),
+            np.mean(average_precisions))
+
+
+@pytest.mark.parametrize('cuhk03', [False, True], ids=['market', 'cuhk03'])
+def test_cmc_length_is_max_rank_cut_to_the_gallery_as_torchreid_gives(cuhk03):
+    """min(max_rank, gallery) entries on every problem. Where torchreid's
+    Python loop returns a curve, it is the beginning of ours and the rest
+    is 1; where it cannot stack its per-query curves, ours is the average
+    of torchreid's own curves of each query."""
+    shorter = unstacked = 0
+    for trial, (case, max_rank) in enumerate(small_gallery_cases(7, 150)):
+        kept, valid = kept_counts(case, cuhk03)
+        np.random.seed(trial)
+        if not valid.any():
+            with pytest.raises(ValueError, match='no query has a correct'):
+                evaluate_rank(*case, max_rank, use_metric_cuhk03=cuhk03)
+            continue
+        cmc, mAP = evaluate_rank(*case, max_rank, use_metric_cuhk03=cuhk03)
+        length = min(max_rank, case[0].shape[1])
+        assert len(cmc) == metrics.cmc_length(max_rank, case[0].shape[1]) \
+            == length
+        np.random.seed(trial)
+        try:
+            theirs = reference(*case, max_rank=max_rank,
+                               use_metric_cuhk03=cuhk03)
+        except ValueError:  # curves of different lengths
+            assert len(set(np.minimum(kept[valid], length))) > 1
+            unstacked += 1
+            np.random.seed(trial)
+            theirs = query_by_query(case, max_rank, cuhk03)
+        shorter += len(theirs[0]) < length
+        assert_continues((cmc, mAP), theirs)
+    assert shorter >= 5 and unstacked >= (0 if cuhk03 else 5)
+
+
+def test_queries_that_discard_a_match_make_torchreids_curves_unstackable():
     # Query 0 loses one gallery item (same identity and camera), query 1
-    # none: torchreid cannot stack these curves, the curve here is full.
+    # none: torchreid's Python loop cannot stack these curves.
     distmat = np.array([[0.1, 0.2, 0.3], [0.1, 0.3, 0.2]])
     case = (distmat, np.array([1, 2]), np.array([1, 1, 2]), np.array([0, 0]),
             np.array([0, 1, 1]))
@@ -153,7 +238,8 @@ def test_cuhk03_metric_gives_torchreids_numbers_and_random_state(
         state = np.random.get_state()
         np.random.seed(trial)
         ours = evaluate_rank(*case, max_rank=50, use_metric_cuhk03=True)
-        assert_identical(ours, theirs)
+        assert len(ours[0]) == min(50, len(case[2]))
+        assert_continues(ours, theirs)  # galleries of < 50 identities
         after = np.random.get_state()
         assert after[2] == state[2] and (after[1] == state[1]).all()
 
@@ -234,3 +320,72 @@ def test_cuhk03_metric_through_the_tool_and_torchreids_cuhk03_class(
         'True', 'data.save_dir', str(tmp_path / 'run')])
     assert 'Extracted 16 query and 16 gallery features' in log
     assert 'Rank-1' in log and 'mAP' in log
+
+
+@pytest.fixture(scope='module')
+def cython_evaluate(tmp_path_factory):
+    """torchreid's Cython evaluate_cy, built from its rank_cy.pyx."""
+    from brnpa_plugins.reid.cython_rank import (CythonUnavailable,
+                                                load_cython_evaluator)
+    try:
+        evaluate_cy = load_cython_evaluator(
+            build_dir=str(tmp_path_factory.mktemp('rank_cy')))
+    except CythonUnavailable as error:
+        pytest.skip(f"torchreid's Cython evaluator: {error}")
+
+    def evaluate(*args, **kwargs):
+        with contextlib.redirect_stdout(io.StringIO()):  # its size notes
+            return evaluate_cy(*args, **kwargs)
+
+    return evaluate
+
+
+@pytest.mark.parametrize('cuhk03', [False, True], ids=['market', 'cuhk03'])
+def test_cmc_length_and_numbers_are_torchreids_cython_ones(cython_evaluate,
+                                                           cuhk03):
+    """Same length on every problem; the same CMC (CUHK03: within the
+    float32 rounding of its 1/10 steps) up to the shortest gallery a valid
+    query keeps; mAP within Cython's float32 sums."""
+    rng = np.random.default_rng(11)
+    cases = list(small_gallery_cases(8, 150)) + [
+        (random_case(rng, 200, 500, 40, 3, distances), 50)
+        for distances in ('float32', 'ties', 'nan')]
+    compared = 0
+    for trial, (case, max_rank) in enumerate(cases):
+        kept, valid = kept_counts(case, cuhk03)
+        if not valid.any():
+            continue
+        np.random.seed(trial)
+        cmc, mAP = evaluate_rank(*case, max_rank, use_metric_cuhk03=cuhk03)
+        np.random.seed(trial)
+        cy_cmc, cy_map = cython_evaluate(*case, max_rank, cuhk03)
+        assert cy_cmc.dtype == np.float32 and len(cy_cmc) == len(cmc)
+        common = min(len(cmc), kept[valid].min())
+        if cuhk03:
+            np.testing.assert_allclose(cmc[:common], cy_cmc[:common],
+                                       rtol=0, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(cmc[:common], cy_cmc[:common])
+        assert cy_map == pytest.approx(mAP, rel=1e-5)
+        compared += 1
+    assert compared > 100
+
+
+def test_cythons_curve_past_a_querys_gallery_is_left_from_an_earlier_one(
+        cython_evaluate):
+    """torchreid's Cython loop keeps one buffer for all queries: past the
+    items a query keeps, its curve holds what the query before it left (0
+    for the first). Query 0 keeps 2 of 3 items and finds its match first;
+    query 1 keeps 3 and finds its match last. Both found theirs within
+    what they keep, so the CMC at rank 3 is 1; Cython says 0.5, and once
+    the queries are swapped 1."""
+    distmat = np.array([[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]], dtype=np.float32)
+    pids, cams = np.array([1, 2]), np.array([0, 0])
+    g_pids, g_cams = np.array([1, 1, 2]), np.array([1, 0, 1])
+    ours, _ = evaluate_rank(distmat, pids, g_pids, cams, g_cams, max_rank=3)
+    np.testing.assert_array_equal(ours, [0.5, 0.5, 1])
+    theirs, _ = cython_evaluate(distmat, pids, g_pids, cams, g_cams, 3)
+    np.testing.assert_array_equal(theirs, [0.5, 0.5, 0.5])
+    swapped, _ = cython_evaluate(distmat[::-1], pids[::-1], g_pids,
+                                 cams[::-1], g_cams, 3)
+    np.testing.assert_array_equal(swapped, [0.5, 0.5, 1])

@@ -1,4 +1,5 @@
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -8,7 +9,8 @@ from torch import nn
 
 from brnpa_plugins.reid.build import (build_datamanager, build_model,
                                       parallelize)
-from brnpa_plugins.reid.checkpoint import load_weights
+from brnpa_plugins.reid.checkpoint import (WeightsMismatchError,
+                                           load_all_weights, load_weights)
 from brnpa_plugins.reid.config import build_config
 from brnpa_plugins.reid.visualize import (stack_rows, top_matches,
                                           visualize_actmap,
@@ -73,6 +75,47 @@ def test_tool_overlays_the_maps_on_query_and_gallery_images(
         assert pixels.shape == (64, 5 * 32 + 4 * 4, 3)
         image, overlay = pixels[:, :32], pixels[:, 36:68]
         assert np.abs(image - overlay).mean() > 5  # a map is drawn on it
+
+
+@pytest.mark.parametrize('overrides, named', [
+    # The default 512-d embedding instead of the trained 32-d one.
+    (['model.embedding_dim', '512'],
+     r'shape differs: .*bottleneck\.0\.weight \(checkpoint \[32, 1536\], '
+     r'model \[512, 1536\]\)'),
+    # Part logits: one reduction per part instead of one for all.
+    (['model.part_logits', 'True'],
+     r'missing from the checkpoint: .*bottleneck\.0\.0\.weight.* and 13 '
+     r'more; in the checkpoint but not in the model: .*bottleneck\.0\.weight'),
+], ids=['embedding_dim', 'part_logits'])
+def test_a_config_that_does_not_fit_the_checkpoint_is_refused(
+        softmax_run, market_root, reid_tool, tiny, tmp_path, overrides,
+        named):
+    save_dir, _ = softmax_run
+    weights = osp.join(save_dir, 'model', 'model.pth.tar-1')
+    with pytest.raises(WeightsMismatchError) as error:
+        reid_tool('visualize_reid', [
+            '--root', market_root, '--weights', weights, '--out-dir',
+            str(tmp_path / 'maps'), *tiny, *overrides])
+    message = str(error.value)
+    assert message.startswith(f'checkpoint "{weights}" does not fit the '
+                              'model built from config file (none: the '
+                              "defaults) with overrides ['model.name'")
+    assert re.search(named, message), message
+    assert message.endswith('Use the config and KEY VALUE overrides the '
+                            'checkpoint was trained with (printed at the '
+                            f'top of {osp.join(save_dir, "train.log")}).')
+    assert not (tmp_path / 'maps').exists()  # nothing drawn
+
+
+def test_another_datasets_classifier_is_not_needed_for_the_maps(
+        softmax_run, market_root, tiny, tmp_path, capsys):
+    """Ranking and maps never use the identity classifier, whose size is
+    the number of training identities: it alone may differ."""
+    save_dir, _ = softmax_run
+    model = build_model(build_config('', tiny), num_classes=10)
+    load_all_weights(model, osp.join(save_dir, 'model', 'model.pth.tar-1'),
+                     built_from='the test')
+    assert "not used here: ['classifier.weight']" in capsys.readouterr().out
 
 
 def test_maps_and_matches_from_a_data_parallel_model(
