@@ -180,7 +180,7 @@ def evaluate(args, seed_dir, checkpoint, cnn_checkpoint, others):
         '--cnn-name', 'GAP CNN', '--cnn-methods', *args.cnn_methods,
         '--perturbation-images', str(args.perturbation_images),
         '--max-steps', str(args.max_steps),
-        '--rise-masks', str(args.rise_masks),
+        '--method-option', f'rise.num_masks={args.rise_masks}',
         '--random-seeds', str(args.random_seeds), '--sanity',
         '--data-root', args.data_root, '--out-dir', report_dir)
     with open(os.path.join(report_dir, 'summary.json')) as stream:
@@ -226,8 +226,7 @@ def main(argv=None):
     from brnpa_plugins.evaluation.report import (seeds_markdown_table,
                                                  summarize_seeds)
     from brnpa_plugins.evaluation.shortcuts import colour_histogram_accuracy
-    sys.path.insert(0, os.path.join(REPO, 'tools'))
-    from eval_saliency import HIGHER, RATE_METRICS
+    from brnpa_plugins.evaluation.benchmark import HIGHER, RATE_METRICS
 
     out_dir = os.path.abspath(args.out_dir)
     data_root = args.data_root = os.path.abspath(args.data_root)

@@ -30,8 +30,8 @@ from mmpretrain.registry import HOOKS, METRICS
 from ..backbones import feature_layer
 from ..backbones.resnet import resnet_feature_layer
 from ..core.maps import saliency_map
-from ..evaluation import (DEFAULT_MAX_STEPS, HIGHER_IS_BETTER,
-                          compute_saliency, evaluate_maps)
+from ..evaluation import DEFAULT_MAX_STEPS, HIGHER_IS_BETTER, compute_saliency
+from ..evaluation.benchmark import Options, score_maps
 from ..evaluation.scoring import check_batch_size
 from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD
 
@@ -138,9 +138,9 @@ class SaliencyMetric(BaseMetric):
         images = self.model.data_preprocessor(data_batch, False)['inputs']
         targets = torch.cat([s['pred_label'] for s in data_samples]).cpu()
         saliency = self._saliency(images, targets, data_samples)
-        scores = evaluate_maps(self.model, images, saliency, targets,
-                               self.max_steps, self.batch_size,
-                               self.blur_kernel).scores
+        scores, _ = score_maps(
+            self.model, images, saliency, targets,
+            Options(self.max_steps, self.batch_size, self.blur_kernel))
         for index in range(len(images)):
             self.results.append(
                 {name: float(values[index]) for name, values in scores.items()})

@@ -76,7 +76,8 @@ def test_eval_saliency_tool_scores_methods_and_controls_on_ground_truth(
         [sys.executable, 'tools/eval_saliency.py', config, checkpoint,
          '--methods', 'attention', 'norm',
          '--cnn-config', config, '--cnn-checkpoint', checkpoint,
-         '--cnn-methods', 'gradcam', 'rise', '--rise-masks', '8',
+         '--cnn-methods', 'gradcam', 'rise', '--method-option',
+         'rise.num_masks=8',
          '--num-images', '10', '--perturbation-images', '6',
          '--max-steps', '4', '--batch-size', '32', '--random-seeds', '2',
          '--sanity', '--out-dir', str(out_dir)],
@@ -131,11 +132,13 @@ def test_a_third_party_plugin_method_reaches_the_report_tool(tiny_cfg,
     plugin_path = os.path.join(REPO, 'tests', 'plugin_example')
     result = subprocess.run(
         [sys.executable, 'tools/eval_saliency.py', config, checkpoint,
-         '--methods', 'attention', 'centre-bias', '--controls',
-         '--num-images', '4', '--max-steps', '2',
+         '--methods', 'attention', '--controls', 'centre-bias', 'random',
+         '--random-seeds', '2', '--num-images', '4', '--max-steps', '2',
          '--out-dir', str(tmp_path / 'report')],
         cwd=REPO, capture_output=True, text=True,
         env=dict(os.environ, PYTHONPATH=plugin_path))
     assert result.returncode == 0, result.stderr[-3000:]
     table = (tmp_path / 'report' / 'saliency.md').read_text()
-    assert '| BR-NPA centre-bias | 4 |' in table
+    # labelled by its record, as the built-in control beside it
+    assert '| centre bias (no model) | 4 |' in table
+    assert '| uniform random (2 seeds) | 4 |' in table

@@ -1,0 +1,148 @@
+"""The ecosystem-free benchmark: rows, per-batch scores, validity checks."""
+import numpy as np
+import pytest
+import torch
+
+from brnpa_plugins.backbones import FeatureLayer
+from brnpa_plugins.evaluation import ground_truth as gt
+from brnpa_plugins.evaluation.benchmark import (
+    HEADLINE_METRICS, Batch, Evaluation, Options, Row, build_rows,
+    default_controls, perturbation_subset, score_maps, validity_checks,
+    validity_text)
+from brnpa_plugins.evaluation.methods import SaliencyMethod
+from brnpa_plugins.plugins import (get_plugin_manager, hookimpl,
+                                   reset_plugins)
+
+
+def truth_of(count: int) -> gt.GroundTruth:
+    """One decisive 4 x 4 box at the top left and two distractors, at the
+    bottom right and the top right, of each 16 x 16 image."""
+    boxes = torch.tensor([[0., 0., 4., 4.], [12., 12., 16., 16.],
+                          [12., 0., 16., 4.]])
+    return gt.GroundTruth(boxes.expand(count, 3, 4).clone(),
+                          torch.tensor([[True, False, False]]).expand(count,
+                                                                      3),
+                          torch.ones(count, 3, dtype=torch.bool))
+
+
+def test_rows_take_their_labels_from_the_records():
+    rows = build_rows({'BR-NPA': ['attention', 'norm'],
+                       'CNN': ['gradcam', 'rise']}, 'BR-NPA',
+                      default_controls(has_truth=True), random_seeds=3,
+                      has_truth=True)
+    assert [row.label for row in rows] == [
+        'BR-NPA', 'BR-NPA norm map', 'CNN Grad-CAM', 'CNN RISE',
+        'uniform random (3 seeds)', 'centred Gaussian',
+        'colour saturation (no model)', 'oracle', 'anti-oracle']
+    assert [row.seeds for row in rows if row.method == 'random'] == [3]
+    assert {row.model for row in rows if row.method == 'oracle'} == {'BR-NPA'}
+
+
+@pytest.mark.parametrize('explained, controls, has_truth, message', [
+    ({'M': ['atention']}, [], False, "unknown saliency methods"),
+    ({'M': ['attention']}, ['norm'], False, "'norm' is not a control"),
+    ({'M': ['attention']}, ['oracle'], False, 'needs a dataset with ground'),
+])
+def test_rows_refuse_what_cannot_be_scored(explained, controls, has_truth,
+                                           message):
+    with pytest.raises(ValueError, match=message):
+        build_rows(explained, 'M', controls, has_truth=has_truth)
+
+
+def test_a_third_party_method_is_labelled_and_run_like_a_built_in_one():
+    calls = []
+
+    def lucky(model, images, targets, seed=0, scale=1.0):
+        calls.append((seed, scale, len(images)))
+        return torch.full((len(images), 4, 4), scale)
+
+    class Plugin:
+        @hookimpl
+        def brnpa_register_saliency_methods(self, register):
+            register(SaliencyMethod('lucky', lucky, 'a seeded control',
+                                    label='lucky (no model)', control=True,
+                                    expensive=True))
+
+    reset_plugins()
+    get_plugin_manager().register(Plugin(), name='lucky-plugin')
+    try:
+        rows = build_rows({'M': ['norm']}, 'M', ['lucky'], random_seeds=2)
+        assert rows[-1] == Row('lucky (no model) (2 seeds)', 'M', 'lucky', 2)
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, 4, 1),
+                                    torch.nn.Flatten(1),
+                                    torch.nn.LazyLinear(3)).eval()
+        images = torch.rand(3, 3, 16, 16)
+        model(images)
+        evaluation = Evaluation(
+            {'M': model}, rows, 'M',
+            Options(max_steps=2, method_options={'lucky': {'scale': 0.5}}),
+            lambda m: dict(feature_layer=FeatureLayer(m[0])))
+        subset = np.array([True, False, True])
+        evaluation.run_batch(Batch(images, torch.zeros(3, dtype=torch.long),
+                                   ['a', 'b', 'c']), subset)
+        scores, _, accuracy = evaluation.results()
+    finally:
+        reset_plugins()
+    # expensive: scored on the perturbation images only, two seeds each
+    assert sorted(calls) == [(0, 0.5, 2), (1, 0.5, 2)]
+    lucky_dauc = scores['lucky (no model) (2 seeds)']['dauc']
+    assert np.isnan(lucky_dauc[1]) and np.isfinite(lucky_dauc[[0, 2]]).all()
+    # perturbation metrics on the perturbation images, for every row
+    assert np.isnan(scores['M norm map']['dauc']).tolist() == [False, True,
+                                                              False]
+    assert set(accuracy) == {'M'}
+
+
+def test_perturbation_subset_is_evenly_spaced():
+    assert perturbation_subset(5, None).all()
+    assert perturbation_subset(5, 9).all()
+    assert np.flatnonzero(perturbation_subset(10, 3)).tolist() == [0, 4, 9]
+
+
+def test_score_maps_on_ground_truth(region_model):
+    images = torch.ones(2, 1, 16, 16)
+    # the model reads the top-left 4 x 4 pixels of an 8 x 8 region: upsample
+    model = torch.nn.Sequential(torch.nn.AvgPool2d(2), region_model)
+    on_decisive = torch.zeros(2, 16, 16)
+    on_decisive[:, :4, :4] = 1
+    on_distractor = torch.zeros(2, 16, 16)
+    on_distractor[:, 12:, 12:] = 1
+    truth = truth_of(2)
+    targets = torch.zeros(2, dtype=torch.long)
+    drops = torch.tensor([[0.9, 0.0, 0.05], [0.8, 0.1, 0.0]])
+    options = Options(max_steps=4, tolerance=0.0)
+    good, curves = score_maps(model, images, on_decisive, targets, options,
+                              truth=truth, drops=drops)
+    bad, _ = score_maps(model, images, on_distractor, targets, options,
+                        perturb=torch.tensor([0]), truth=truth, drops=drops)
+    assert good['gt_pointing'].tolist() == [1, 1]
+    assert bad['gt_pointing'].tolist() == [0, 0]
+    assert np.allclose(good['gt_energy'], 1) and np.allclose(bad['gt_energy'],
+                                                             0)
+    assert (good['gt_faithfulness'] > bad['gt_faithfulness']).all()
+    # deleting the decisive box first drops the class faster
+    assert good['dauc'][0] < bad['dauc'][0]
+    assert np.isnan(bad['dauc'][1])  # not a perturbation image
+    assert set(curves) == {'deletion', 'insertion'}
+
+
+def checks_for(oracle: float, saturation: float):
+    rows = [Row('oracle', 'M', 'oracle'), Row('anti-oracle', 'M',
+                                               'anti-oracle'),
+            Row('colour saturation (no model)', 'M', 'saturation')]
+    scores = {'oracle': {'gt_energy': np.array([oracle])},
+              'anti-oracle': {'gt_energy': np.array([0.0])},
+              'colour saturation (no model)': {
+                  'gt_energy': np.array([saturation])}}
+    return validity_checks(scores, rows)
+
+
+def test_validity_fails_when_a_model_free_map_reaches_the_oracle():
+    assert 'gt_energy' in HEADLINE_METRICS
+    passed = checks_for(oracle=0.9, saturation=0.3)
+    assert [c['passed'] for c in passed] == [True, True]
+    assert 'PASSED' in validity_text(passed)
+    failed = checks_for(oracle=0.9, saturation=0.95)
+    assert [c['passed'] for c in failed] == [True, False]
+    assert 'FAILED' in validity_text(failed)
+    assert validity_text([]) == ''
