@@ -2,6 +2,7 @@
 
     python tools/benchmark.py [--device cpu|cuda] [--threads N] [--repeats 3]
         [--only neck explanation evaluation training] [--size 448]
+        [--autocast]
         [--grouping-size 224] [--grouping-batch 2] [--explain-size 112]
         [--rise-masks 1000] [--eval-images 8] [--train-batch 2]
         [--out FILE.md]
@@ -14,7 +15,8 @@ initialised mmpretrain ResNets:
 1. neck: the BR-NPA neck's forward time (the grouping, N = 3) over the
    backbone's, ResNet-50 at ``--size`` px, one image, low resolution
    (strides 1,2,2,2) and high resolution (strides 1,2,1,1), and high
-   resolution for ``--grouping-batch`` images of ``--grouping-size`` px;
+   resolution for ``--grouping-batch`` images of ``--grouping-size`` px
+   (``--autocast``: both under autocast);
 2. explanation: the time to explain one image with BR-NPA (the maps come
    with the prediction: one forward pass) against Grad-CAM, Score-CAM and
    RISE on the same ResNet-50 BR-NPA classifier at ``--explain-size`` px;
@@ -92,6 +94,10 @@ def parse_args(argv=None):
                         help='input size of the batched high-res neck run')
     parser.add_argument('--grouping-batch', type=int, default=2,
                         help='images of the batched high-res neck run')
+    parser.add_argument('--autocast', action='store_true',
+                        help='run the neck comparison under autocast, as '
+                        'mixed-precision training does (float16 on a GPU, '
+                        'bfloat16 on a CPU)')
     parser.add_argument('--explain-size', type=int, default=112)
     parser.add_argument('--rise-masks', type=int, default=1000)
     parser.add_argument('--eval-images', type=int, default=8)
@@ -164,6 +170,9 @@ def classifier(depth: int, strides, neck: str, device, num_classes=200,
 
 def neck_overhead(args, timer, device) -> List[Row]:
     rows = []
+    dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
+    precision = (f', autocast {str(dtype).replace("torch.", "")}'
+                 if args.autocast else '')
     for name, strides, size, batch, aim in (
             ('low-res', LOW_RES, args.size, 1, '<= 0.03'),
             ('high-res', HIGH_RES, args.size, 1, '<= 0.03'),
@@ -171,7 +180,8 @@ def neck_overhead(args, timer, device) -> List[Row]:
              '<= 0.01')):
         model = classifier(args.depth, strides, 'brnpa', device)
         images = torch.randn(batch, 3, size, size, device=device)
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast(device.type, dtype=dtype,
+                                             enabled=args.autocast):
             features = model.backbone(images)
             times = timer.compare({
                 'backbone': lambda: model.backbone(images),
@@ -180,8 +190,8 @@ def neck_overhead(args, timer, device) -> List[Row]:
         grid = 'x'.join(map(str, features[-1].shape[-2:]))
         images_text = f'{batch} x {size} px' if batch > 1 else f'{size} px'
         rows.append(Row(f'BR-NPA neck / ResNet-{args.depth} backbone, '
-                        f'{name} {grid} maps, {images_text}', times['neck'],
-                        times['backbone'], aim))
+                        f'{name} {grid} maps, {images_text}{precision}',
+                        times['neck'], times['backbone'], aim))
     return rows
 
 
