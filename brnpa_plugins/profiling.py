@@ -2,10 +2,11 @@
 description, models built from configs with random weights, and the peak
 memory of one step.
 
-Peak memory: on a GPU, torch's own peak statistics. On a CPU, the rise of the process's
-peak resident size (``VmHWM``): it sees every allocation torch makes, which
-``tracemalloc`` does not, and costs the step nothing. Linux only; elsewhere
-the CPU peak is the resident size as the operating system reports it.
+Peak memory: on a GPU, torch's own peak statistics. On a CPU, the rise of
+the process's peak resident size (``VmHWM``): it sees every allocation
+torch makes, which ``tracemalloc`` does not, and costs the step nothing.
+Linux only; elsewhere the CPU peak is the resident size as the operating
+system reports it.
 """
 import ctypes
 import os
