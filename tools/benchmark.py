@@ -1,16 +1,22 @@
 """How much BR-NPA costs, measured as ratios in one run.
 
     python tools/benchmark.py [--device cpu|cuda] [--threads N] [--repeats 3]
-        [--size 448] [--explain-size 112] [--rise-masks 1000]
-        [--eval-images 8] [--train-batch 2] [--out FILE.md]
+        [--only neck explanation evaluation training] [--size 448]
+        [--autocast]
+        [--grouping-size 224] [--grouping-batch 2] [--explain-size 112]
+        [--rise-masks 1000] [--eval-images 8] [--train-batch 2]
+        [--out FILE.md]
 
 Four comparisons, each timed side by side (the two sides alternate within
-every repeat and the medians are compared), on randomly initialised
-mmpretrain ResNets:
+every repeat and the medians are compared; the table also gives the fastest
+and slowest repeat of each side and of their ratio), on randomly
+initialised mmpretrain ResNets:
 
-1. neck: the BR-NPA neck's forward time over the backbone's, ResNet-50 at
-   ``--size`` px, low resolution (strides 1,2,2,2) and high resolution
-   (strides 1,2,1,1);
+1. neck: the BR-NPA neck's forward time (the grouping, N = 3) over the
+   backbone's, ResNet-50 at ``--size`` px, one image, low resolution
+   (strides 1,2,2,2) and high resolution (strides 1,2,1,1), and high
+   resolution for ``--grouping-batch`` images of ``--grouping-size`` px
+   (``--autocast``: both under autocast);
 2. explanation: the time to explain one image with BR-NPA (the maps come
    with the prediction: one forward pass) against Grad-CAM, Score-CAM and
    RISE on the same ResNet-50 BR-NPA classifier at ``--explain-size`` px;
@@ -29,7 +35,7 @@ import os
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, NamedTuple, Tuple
 
 # Score-CAM of the grad-cam package draws a progress bar; tqdm reads this
 # when it is imported.
@@ -42,23 +48,56 @@ from brnpa_plugins.evaluation import (compute_saliency,  # noqa: E402
                                       perturbation_curves, step_plan)
 from brnpa_plugins.core import atomic_write_text  # noqa: E402
 from brnpa_plugins.core.checks import check_positive_options  # noqa: E402
-from brnpa_plugins.profiling import cpu_name  # noqa: E402
+from brnpa_plugins.profiling import (check_device, machine,  # noqa: E402
+                                     synchronize)
 from brnpa_plugins.openmmlab.saliency_metric import \
     saliency_context  # noqa: E402
 
 LOW_RES, HIGH_RES = (1, 2, 2, 2), (1, 2, 1, 1)
 
 
+class Row(NamedTuple):
+    """One comparison: the seconds of each repeat of its two sides."""
+    name: str
+    a: List[float]
+    b: List[float]
+    aim: str
+
+    def ratio(self) -> float:
+        """The ratio of the medians."""
+        return statistics.median(self.a) / statistics.median(self.b)
+
+    def ratio_spread(self) -> Tuple[float, float]:
+        """The smallest and largest ratio of one repeat of A to the B of
+        the same repeat (to each repeat of B when A ran once)."""
+        pairs = (zip(self.a, self.b) if len(self.a) == len(self.b) else
+                 ((a, b) for a in self.a for b in self.b))
+        ratios = [a / b for a, b in pairs]
+        return min(ratios), max(ratios)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', default='cpu',
+                        help='cpu, cuda or cuda:N')
     parser.add_argument('--threads', type=int, default=None,
                         help='CPU threads of torch (default: its own)')
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--only', nargs='+', choices=list(SECTIONS),
+                        default=list(SECTIONS),
+                        help='run these comparisons only')
     parser.add_argument('--size', type=int, default=448,
                         help='input size of the neck and training runs')
+    parser.add_argument('--grouping-size', type=int, default=224,
+                        help='input size of the batched high-res neck run')
+    parser.add_argument('--grouping-batch', type=int, default=2,
+                        help='images of the batched high-res neck run')
+    parser.add_argument('--autocast', action='store_true',
+                        help='run the neck comparison under autocast, as '
+                        'mixed-precision training does (float16 on a GPU, '
+                        'bfloat16 on a CPU)')
     parser.add_argument('--explain-size', type=int, default=112)
     parser.add_argument('--rise-masks', type=int, default=1000)
     parser.add_argument('--eval-images', type=int, default=8)
@@ -70,39 +109,40 @@ def parse_args(argv=None):
                         help='ResNet depth of comparisons 1, 2 and 4')
     parser.add_argument('--out', help='also write the table to this file')
     args = parser.parse_args(argv)
+    check_device(parser, args.device)
     check_positive_options(parser, args, (
-        'repeats', 'size', 'explain_size', 'rise_masks', 'eval_images',
-        'batch_size', 'train_batch'))
+        'threads', 'repeats', 'size', 'grouping_size', 'grouping_batch',
+        'explain_size', 'rise_masks', 'eval_images', 'batch_size',
+        'train_batch'))
     return args
 
 
 class Timer:
-    """Median wall time of functions run alternately, one warm-up each."""
+    """Wall times of functions run alternately, one warm-up call each."""
 
     def __init__(self, device: torch.device, repeats: int):
         self.device = device
         self.repeats = repeats
 
-    def _sync(self):
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize(self.device)
-
     def _once(self, fn: Callable) -> float:
-        self._sync()
+        # The GPU runs ahead of Python: wait for what is queued before
+        # starting the clock, and for fn's own work before stopping it.
+        synchronize(self.device)
         start = time.perf_counter()
         fn()
-        self._sync()
+        synchronize(self.device)
         return time.perf_counter() - start
 
     def compare(self, fns: Dict[str, Callable], repeats: int = None,
-                warmup: bool = True) -> Dict[str, float]:
+                warmup: bool = True) -> Dict[str, List[float]]:
+        """The seconds of each repeat of each function."""
         for fn in fns.values() if warmup else ():
             self._once(fn)
         times: Dict[str, List[float]] = {name: [] for name in fns}
         for _ in range(repeats or self.repeats):
             for name, fn in fns.items():
                 times[name].append(self._once(fn))
-        return {name: statistics.median(t) for name, t in times.items()}
+        return times
 
 
 def classifier(depth: int, strides, neck: str, device, num_classes=200,
@@ -128,31 +168,39 @@ def classifier(depth: int, strides, neck: str, device, num_classes=200,
     return model.to(device).eval()
 
 
-def neck_overhead(args, timer, device) -> List[tuple]:
+def neck_overhead(args, timer, device) -> List[Row]:
     rows = []
-    for name, strides in (('low-res', LOW_RES), ('high-res', HIGH_RES)):
+    dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
+    precision = (f', autocast {str(dtype).replace("torch.", "")}'
+                 if args.autocast else '')
+    for name, strides, size, batch, aim in (
+            ('low-res', LOW_RES, args.size, 1, '<= 0.03'),
+            ('high-res', HIGH_RES, args.size, 1, '<= 0.03'),
+            ('high-res', HIGH_RES, args.grouping_size, args.grouping_batch,
+             '<= 0.01')):
         model = classifier(args.depth, strides, 'brnpa', device)
-        images = torch.randn(1, 3, args.size, args.size, device=device)
-        with torch.no_grad():
+        images = torch.randn(batch, 3, size, size, device=device)
+        with torch.no_grad(), torch.autocast(device.type, dtype=dtype,
+                                             enabled=args.autocast):
             features = model.backbone(images)
             times = timer.compare({
                 'backbone': lambda: model.backbone(images),
                 'neck': lambda: model.neck(features),
             })
         grid = 'x'.join(map(str, features[-1].shape[-2:]))
-        rows.append((f'BR-NPA neck / ResNet-{args.depth} backbone, '
-                     f'{name} {grid} maps, {args.size} px',
-                     times['neck'], times['backbone'],
-                     times['neck'] / times['backbone'], '<= 0.03'))
+        images_text = f'{batch} x {size} px' if batch > 1 else f'{size} px'
+        rows.append(Row(f'BR-NPA neck / ResNet-{args.depth} backbone, '
+                        f'{name} {grid} maps, {images_text}{precision}',
+                        times['neck'], times['backbone'], aim))
     return rows
 
 
-def explanation_time(args, timer, device) -> List[tuple]:
+def explanation_time(args, timer, device) -> List[Row]:
     model = classifier(args.depth, LOW_RES, 'brnpa', device)
     layers = saliency_context(model)
     image = torch.randn(1, 3, args.explain_size, args.explain_size,
                         device=device)
-    target = torch.zeros(1, dtype=torch.long)
+    target = torch.zeros(1, dtype=torch.long, device=device)
 
     def explain(method, **options):
         return lambda: compute_saliency(method, model, image, target, **layers,
@@ -169,16 +217,16 @@ def explanation_time(args, timer, device) -> List[tuple]:
     }, repeats=1, warmup=False)
     label = f'ResNet-{args.depth}, {args.explain_size} px, one image'
     return [
-        (f'Grad-CAM / BR-NPA explanation ({label})', fast['gradcam'],
-         fast['brnpa'], fast['gradcam'] / fast['brnpa'], '>= 2'),
-        (f'Score-CAM / BR-NPA explanation ({label})', slow['scorecam'],
-         fast['brnpa'], slow['scorecam'] / fast['brnpa'], '>= 100'),
-        (f'RISE ({args.rise_masks} masks) / BR-NPA explanation ({label})',
-         slow['rise'], fast['brnpa'], slow['rise'] / fast['brnpa'], ''),
+        Row(f'Grad-CAM / BR-NPA explanation ({label})', fast['gradcam'],
+            fast['brnpa'], '>= 2'),
+        Row(f'Score-CAM / BR-NPA explanation ({label})', slow['scorecam'],
+            fast['brnpa'], '>= 100'),
+        Row(f'RISE ({args.rise_masks} masks) / BR-NPA explanation '
+            f'({label})', slow['rise'], fast['brnpa'], ''),
     ]
 
 
-def evaluation_throughput(args, timer, device) -> List[tuple]:
+def evaluation_throughput(args, timer, device) -> List[Row]:
     model = classifier(18, HIGH_RES, 'brnpa', device, num_classes=8,
                        base_channels=16)
     images = torch.randn(args.eval_images, 3, 96, 96, device=device)
@@ -198,17 +246,19 @@ def evaluation_throughput(args, timer, device) -> List[tuple]:
         'curves': lambda: perturbation_curves(model, images, saliency,
                                               batch_size=args.batch_size),
     }, repeats=max(1, args.repeats // 2))
-    return [(f'deletion + insertion points/s over plain forward images/s '
-             f'({args.eval_images} images x {steps + 1} points x 2, demo '
-             'ResNet-18 w16, 96 px)', times['curves'], times['plain'],
-             times['plain'] / times['curves'], '>= 0.8')]
+    # Throughputs: points per second over images per second is the time of
+    # the plain passes over the time of the curves.
+    return [Row(f'deletion + insertion points/s over plain forward images/s '
+                f'({args.eval_images} images x {steps + 1} points x 2, demo '
+                'ResNet-18 w16, 96 px)', times['plain'], times['curves'],
+                '>= 0.8')]
 
 
-def training_step(args, timer, device) -> List[tuple]:
+def training_step(args, timer, device) -> List[Row]:
     from mmpretrain.structures import DataSample
     images = torch.randn(args.train_batch, 3, args.size, args.size,
                          device=device)
-    samples = [DataSample().set_gt_label(i % 200)
+    samples = [DataSample().set_gt_label(i % 200).to(device)
                for i in range(args.train_batch)]
     steps = {}
     for neck in ('brnpa', 'gap'):
@@ -224,25 +274,36 @@ def training_step(args, timer, device) -> List[tuple]:
 
         steps[neck] = step
     times = timer.compare(steps)
-    return [(f'training step, BR-NPA neck + head / GAP + linear head '
-             f'(ResNet-{args.depth}, {args.train_batch} x {args.size} px)',
-             times['brnpa'], times['gap'], times['brnpa'] / times['gap'],
-             '~1')]
+    return [Row(f'training step, BR-NPA neck + head / GAP + linear head '
+                f'(ResNet-{args.depth}, {args.train_batch} x {args.size} px)',
+                times['brnpa'], times['gap'], '~1')]
 
 
-def machine(device: torch.device) -> str:
-    text = (f'CPU: {cpu_name()}, {os.cpu_count()} cores, torch '
-            f'{torch.__version__}, {torch.get_num_threads()} threads')
-    if device.type == 'cuda':
-        text += f', GPU: {torch.cuda.get_device_name(device)}'
-    return text
+SLOW_NOTE = ' (Score-CAM and RISE: one run, after the other methods)'
+SECTIONS = {
+    'neck': neck_overhead,
+    'explanation': explanation_time,
+    'evaluation': evaluation_throughput,
+    'training': training_step,
+}
 
 
-def table(rows: List[tuple]) -> str:
-    lines = ['| comparison | time A (s) | time B (s) | A / B | aim |',
-             '|---|---|---|---|---|']
-    lines += [f'| {name} | {a:.4g} | {b:.4g} | {ratio:.3g} | {aim} |'
-              for name, a, b, ratio, aim in rows]
+def seconds(times: List[float]) -> str:
+    """The median of ``times`` and, in brackets, their range."""
+    return (f'{statistics.median(times):.4g} '
+            f'({min(times):.4g}-{max(times):.4g})')
+
+
+def table(rows: List[Row]) -> str:
+    lines = ['| comparison | A (s), median (min-max) | '
+             'B (s), median (min-max) | A / B of the medians | '
+             'A / B per repeat, min-max | aim |',
+             '|---|---|---|---|---|---|']
+    for row in rows:
+        low, high = row.ratio_spread()
+        lines.append(f'| {row.name} | {seconds(row.a)} | {seconds(row.b)} | '
+                     f'{row.ratio():.3g} | {low:.3g}-{high:.3g} | '
+                     f'{row.aim} |')
     return '\n'.join(lines) + '\n'
 
 
@@ -254,14 +315,15 @@ def main(argv=None):
     torch.manual_seed(0)
     timer = Timer(device, args.repeats)
     rows = []
-    for section in (neck_overhead, explanation_time, evaluation_throughput,
-                    training_step):
+    for name in args.only:
         started = time.perf_counter()
-        rows += section(args, timer, device)
-        print(f'{section.__name__}: {time.perf_counter() - started:.0f} s',
+        rows += SECTIONS[name](args, timer, device)
+        print(f'{name}: {time.perf_counter() - started:.0f} s',
               file=sys.stderr, flush=True)
     text = (f'{machine(device)}\n\ncommand: python tools/benchmark.py '
             f'{" ".join(sys.argv[1:] if argv is None else argv)}\n\n'
+            f'Wall times of {args.repeats} repeats after one warm-up call'
+            f'{SLOW_NOTE if "explanation" in args.only else ""}.\n\n'
             f'{table(rows)}')
     print(text)
     if args.out:

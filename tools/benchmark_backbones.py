@@ -33,7 +33,6 @@ The last feature map side is that of the backbone's last output.
 """
 import argparse
 import concurrent.futures
-import logging
 import multiprocessing
 import os
 import statistics
@@ -41,7 +40,9 @@ import time
 from typing import NamedTuple
 
 from brnpa_plugins.core.checks import check_positive_options
-from brnpa_plugins.profiling import machine, peak_memory, start_peak_memory
+from brnpa_plugins.profiling import (build_random_model, check_device,
+                                     is_cuda, machine, peak_memory,
+                                     start_peak_memory, synchronize)
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
                           'configs', 'brnpa')
@@ -72,7 +73,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--families', nargs='+', default=list(FAMILIES),
                         choices=list(FAMILIES), help='which families')
-    parser.add_argument('--device', default='cpu', help='cpu or cuda')
+    parser.add_argument('--device', default='cpu',
+                        help='cpu, cuda or cuda:N')
     parser.add_argument('--size', type=int, default=224, help='input side')
     parser.add_argument('--batch-size', type=int, default=2)
     parser.add_argument('--warmup', type=int, default=2,
@@ -84,8 +86,7 @@ def parse_args(argv=None):
                         'the steadiest CPU times on a shared machine')
     parser.add_argument('--out', help='also write the table (Markdown) here')
     args = parser.parse_args(argv)
-    if args.device not in ('cpu', 'cuda'):
-        parser.error(f'--device must be cpu or cuda, got {args.device!r}')
+    check_device(parser, args.device)
     check_positive_options(parser, args,
                            ('size', 'batch_size', 'steps', 'threads'))
     if args.warmup < 0:
@@ -98,30 +99,8 @@ def build(config: str):
 
     A distillation config gives its plain student (no teacher).
     """
-    from mmengine.config import Config
-    from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
-
-    import brnpa_plugins.openmmlab  # noqa: F401
-    from brnpa_plugins.openmmlab.distiller import student_config
-    from mmpretrain.registry import MODELS
-    cfg = Config.fromfile(os.path.join(CONFIG_DIR, config))
-    model_cfg = cfg.model
-    if model_cfg.type == 'BRNPADistiller':
-        model_cfg = student_config(model_cfg)
-    backbone = model_cfg.backbone
-    if backbone.type == 'HighResolutionBackbone':
-        backbone = backbone.backbone
-    backbone.init_cfg = None  # no pretrained checkpoint
-    model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights lists every parameter
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
+    model, cfg = build_random_model(os.path.join(CONFIG_DIR, config))
     return model, build_optim_wrapper(model, cfg.optim_wrapper)
 
 
@@ -148,7 +127,7 @@ def measure_family(key: str, args) -> dict:
         DataSample().set_gt_label(i % num_classes).to(args.device)
         for i in range(args.batch_size)
     ]
-    clock = time.perf_counter if args.device == 'cuda' else time.process_time
+    clock = time.perf_counter if is_cuda(args.device) else time.process_time
 
     def step(model, optim_wrapper):
         losses = model.loss(inputs, samples)
@@ -162,11 +141,10 @@ def measure_family(key: str, args) -> dict:
     for repeat in range(args.steps):
         order = (0, 1) if repeat % 2 == 0 else (1, 0)
         for index in order:
-            start_bytes = start_peak_memory(args.device)
+            start_bytes = start_peak_memory(args.device)  # synchronizes
             begin = clock()
             step(*forms[index])
-            if args.device == 'cuda':
-                torch.cuda.synchronize()
+            synchronize(args.device)
             times[index].append(clock() - begin)
             peaks[index].append(
                 (peak_memory(args.device) - start_bytes) / 2**20)
@@ -180,9 +158,9 @@ def measure_family(key: str, args) -> dict:
 
 
 def table(results, args) -> str:
-    clock = ('wall time' if args.device == 'cuda' else
+    clock = ('wall time' if is_cuda(args.device) else
              'CPU time of the process')
-    memory = ('peak allocated by torch' if args.device == 'cuda' else
+    memory = ('peak allocated by torch' if is_cuda(args.device) else
               'rise of the peak resident memory')
     lines = [
         f'Input {args.size} px, batch {args.batch_size}, device '

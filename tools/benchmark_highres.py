@@ -29,11 +29,12 @@ import time
 from typing import NamedTuple
 
 from brnpa_plugins.core.checks import check_positive_options
-from brnpa_plugins.profiling import machine, peak_memory, start_peak_memory
+from brnpa_plugins.profiling import (build_random_model, check_device,
+                                     is_cuda, machine, peak_memory,
+                                     start_peak_memory, synchronize)
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
                           'configs', 'brnpa')
-
 
 
 class Case(NamedTuple):
@@ -59,7 +60,8 @@ CASES = (
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--device', default='cpu', help='cpu or cuda')
+    parser.add_argument('--device', default='cpu',
+                        help='cpu, cuda or cuda:N')
     parser.add_argument('--dataset', default='cub',
                         choices=('cub', 'cars', 'aircraft'),
                         help='which configs (sets the number of classes)')
@@ -72,36 +74,19 @@ def parse_args(argv=None):
                         'gives the steadiest CPU times on a shared machine')
     parser.add_argument('--out', help='also write the results as JSON here')
     args = parser.parse_args(argv)
-    if args.device not in ('cpu', 'cuda'):
-        parser.error(f'--device must be cpu or cuda, got {args.device!r}')
+    check_device(parser, args.device)
     check_positive_options(parser, args,
                            ('size', 'batch_size', 'iters', 'threads'))
     return args
 
 
 def _build(config: str, teacher: str, checkpointing: bool):
-    """Build the model of ``config`` with random weights.
-
-    A distillation config gets the ``teacher`` checkpoint, or becomes its
-    plain student when ``teacher`` is None.
-    """
-    from mmengine.config import Config
-
-    import brnpa_plugins.openmmlab  # noqa: F401
-    from brnpa_plugins.openmmlab.distiller import student_config
+    """The model of ``config`` with random weights; a distillation config
+    gets the ``teacher`` checkpoint, or becomes its plain student when
+    ``teacher`` is None."""
     from brnpa_plugins.core.highres import HIGH_RESOLUTION_STAGES
     from brnpa_plugins.openmmlab.hooks import enable_gradient_checkpointing
-    from mmpretrain.registry import MODELS
-    cfg = Config.fromfile(os.path.join(CONFIG_DIR, config))
-    model_cfg = cfg.model
-    model_cfg.backbone.init_cfg = None
-    model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    if model_cfg.type == 'BRNPADistiller':
-        if teacher:
-            model_cfg.teacher.checkpoint = teacher
-        else:
-            model_cfg = student_config(model_cfg)
-    model = MODELS.build(model_cfg)
+    model, _ = build_random_model(os.path.join(CONFIG_DIR, config), teacher)
     if checkpointing:
         enable_gradient_checkpointing(model.backbone, HIGH_RESOLUTION_STAGES)
     return model
@@ -110,12 +95,8 @@ def _build(config: str, teacher: str, checkpointing: bool):
 def _random_teacher(dataset: str, path: str) -> str:
     """Save randomly initialised low-res teacher weights to ``path``."""
     import torch
-
-    import brnpa_plugins.openmmlab  # noqa: F401
-    from mmpretrain.apis import get_model
-    teacher = get_model(
-        os.path.join(CONFIG_DIR, CASES[1].config.format(dataset)),
-        pretrained=False)
+    teacher, _ = build_random_model(
+        os.path.join(CONFIG_DIR, CASES[1].config.format(dataset)))
     torch.save({'state_dict': teacher.state_dict()}, path)
     return path
 
@@ -164,18 +145,16 @@ def measure(case: Case, args, teacher: str) -> dict:
     ]
     # On a CPU the process's CPU time (all threads) is counted: unlike wall
     # time it does not grow when other programs share the cores.
-    clock = time.perf_counter if args.device == 'cuda' else time.process_time
+    clock = time.perf_counter if is_cuda(args.device) else time.process_time
     start_bytes = start_peak_memory(args.device)
     times = []
     for step in range(args.iters + 1):
-        if args.device == 'cuda':
-            torch.cuda.synchronize()
+        synchronize(args.device)
         begin = clock()
         losses = model.loss(inputs, samples)
         sum(losses.values()).backward()
         model.zero_grad(set_to_none=True)
-        if args.device == 'cuda':
-            torch.cuda.synchronize()
+        synchronize(args.device)
         if step > 0:  # the first step warms up caches and kernels
             times.append(clock() - begin)
     peak_mib = (peak_memory(args.device) - start_bytes) / 2**20
@@ -198,7 +177,7 @@ def table(rows, args) -> str:
         f'Input {args.size} px, batch {args.batch_size}, device '
         f'{args.device}; forward + loss + backward, mean of {args.iters} '
         'steps after one warm-up; time is '
-        + ('wall time' if args.device == 'cuda' else
+        + ('wall time' if is_cuda(args.device) else
            'CPU time of the process (all threads)') + '.', '',
         '| Model | Feature map | Forward GMACs / image | x ResNet-50 | '
         'Time / image (s) | x ResNet-50 | Peak memory (MiB) | x ResNet-50 |',

@@ -1,5 +1,5 @@
 """From attention maps to the maps that are shown and scored (spec 4 and 7)."""
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -31,11 +31,31 @@ def explanation_maps(attention: Tensor, norm: Tensor) -> Tensor:
     return min_max_normalize(attention * norm.unsqueeze(-3))
 
 
+def rank_parts(activity: Tensor, *parts: Tensor) -> Tuple[Tensor, ...]:
+    """Per-part tensors sorted by decreasing activity; ties keep their order.
+
+    Args:
+        activity: ... x N activity of each of the N parts.
+        parts: tensors of shape ... x N x (any trailing dimensions): maps
+            (... x N x H x W), part vectors (... x N x C), seeds (... x N),
+            the activity itself.
+
+    Returns:
+        The tensors of ``parts``, in the order given, with their parts in
+        the order of decreasing activity.
+    """
+    order = activity.argsort(dim=-1, descending=True, stable=True)
+    part_dim = activity.dim() - 1
+    return tuple(
+        part.gather(part_dim, order.reshape(
+            *order.shape, *[1] * (part.dim() - order.dim())).expand_as(part))
+        for part in parts)
+
+
 def rank_by_activity(attention: Tensor, activity: Tensor) -> Tensor:
     """... x N x H x W maps sorted by decreasing ``activity`` (... x N);
     ties keep their order."""
-    order = activity.argsort(dim=-1, descending=True, stable=True)
-    return attention.gather(-3, order[..., None, None].expand_as(attention))
+    return rank_parts(activity, attention)[0]
 
 
 def top_ranked(attention: Tensor, activity: Optional[Tensor] = None,

@@ -18,6 +18,7 @@ from mmpretrain.registry import MODELS
 
 from ..core import BRNPAOutput
 from ..core.checks import check_positive_int, reject_unknown_kwargs
+from ..core.maps import rank_parts
 from .necks import BRNPANeckOutput, select_feature_map
 
 
@@ -88,11 +89,8 @@ class BCNNNeck(BaseModule):
         attention = torch.where((mass > 0)[..., None, None],
                                 maps / safe_mass[..., None, None], uniform)
         activity = mass / maps[0, 0].numel()
-        order = activity.argsort(dim=1, descending=True, stable=True)
-        attention = attention.gather(
-            1, order[..., None, None].expand_as(attention))
-        activity = activity.gather(1, order)
-        parts = parts.gather(1, order[..., None].expand_as(parts))
+        attention, activity, parts = rank_parts(activity, attention,
+                                                activity, parts)
         return BRNPANeckOutput(
             BRNPAOutput(parts, attention, activity, x.norm(dim=1), None),
             features)
