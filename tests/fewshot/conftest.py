@@ -5,6 +5,8 @@ import os
 import pytest
 import torch
 
+from brnpa_plugins.fewshot import tiny_data
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
@@ -18,8 +20,6 @@ def load_module(path: str, name: str):
     return module
 
 
-tiny_data = load_module(os.path.join(HERE, 'tiny_fewshot_data.py'),
-                        'tiny_fewshot_data')
 CONFIG_DIR = os.path.join(REPO, 'configs', 'fewshot')
 TINY_WIDTHS = (8, 16, 32, 64)
 #: The episodes of each data loader in the tiny runs.
@@ -70,14 +70,14 @@ def tiny_splits():
 def pickle_root(tmp_path_factory, tiny_splits):
     """learn2learn's mini-ImageNet pickles: mini-imagenet-cache-*.pkl."""
     return tiny_data.write_mini_imagenet(str(tmp_path_factory.mktemp('mini')),
-                               tiny_splits)
+                                         tiny_splits)
 
 
 @pytest.fixture(scope='session')
 def folder_root(tmp_path_factory, tiny_splits):
     """An image folder: {train,val,test}/<class>/<index>.png."""
-    return tiny_data.write_image_folder(str(tmp_path_factory.mktemp('folder')),
-                              tiny_splits)
+    return tiny_data.write_image_folder(
+        str(tmp_path_factory.mktemp('folder')), tiny_splits)
 
 
 @pytest.fixture(scope='session')
