@@ -8,7 +8,7 @@ Registered in mmengine's root registries (a config's ``custom_imports``):
     one episode: ``inputs=dict(support=..., query=...)`` and
     ``data_samples=dict(support_labels=..., query_labels=...)``. In
     ``'loss'`` mode it returns ``{'loss': ..., 'accuracy': ...}`` (the loss
-    of :func:`~.training.episode_loss`, with ``distill`` the distillation
+    of :func:`~.losses.episode_loss`, with ``distill`` the distillation
     loss from a frozen teacher), in ``'predict'`` mode one dict per episode
     with the query logits, predictions, labels and accuracy. ``pretrained``
     starts the learner from a base-class pre-training.
@@ -30,7 +30,7 @@ Registered in mmengine's root registries (a config's ``custom_imports``):
     Keeps one episode as one batch (the data loaders use ``batch_size=1``).
 ``BRNPAEpisodeAccuracy`` (``METRICS``)
     Mean query accuracy over the episodes, in percent, with the half-width
-    of its 95% interval (:func:`~.training.confidence_interval`).
+    of its 95% interval (:func:`~.accuracy.confidence_interval`).
 ``BRNPAEpisodeSampler`` (``DATA_SAMPLERS``) and ``BRNPAEpisodeTrainLoop``
     (``LOOPS``)
     mmengine's ``IterBasedTrainLoop`` trains one episode per iteration
@@ -51,7 +51,6 @@ Registered in mmengine's root registries (a config's ``custom_imports``):
 and test splits. See ``configs/fewshot/``, ``tools/train_fewshot.py`` and
 ``docs/fewshot.md``.
 """
-import contextlib
 import logging
 import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence
@@ -76,28 +75,11 @@ from .data import IMAGENET_MEAN, IMAGENET_STD, build_split, check_split
 from .episodes import Episode, build_taskset, split_episode
 from .meta import BRNPAMetaLearner
 from .protonet import BRNPAProtoNet
-from .training import (_accuracy, build_distillation, confidence_interval,
-                       episode_loss, format_result, percent_result,
-                       pretrain_loss, python_random_seed)
+from .accuracy import (confidence_interval, format_result, percent_result,
+                       query_accuracy)
+from .losses import build_distillation, episode_loss, pretrain_loss
+from .seeding import episode_seed, seeded_episode
 from .visualize import save_episode_maps
-
-#: Seeds of episode ``i`` are ``seed * SEED_STRIDE + i``: the episodes of
-#: two seeds never overlap for fewer than SEED_STRIDE episodes.
-SEED_STRIDE = 2**32
-
-
-def episode_seed(seed: int, index: int) -> int:
-    """The seed of episode ``index`` of a dataset seeded with ``seed``."""
-    return int(seed) * SEED_STRIDE + int(index)
-
-
-@contextlib.contextmanager
-def seeded_episode(seed: int) -> Iterator[None]:
-    """Seed Python's ``random`` (learn2learn's sampling) and torch's CPU
-    generator (augmentation) for one episode; both states come back after."""
-    with python_random_seed(seed), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed % 2**63)
-        yield
 
 
 @DATASETS.register_module()
@@ -115,7 +97,7 @@ class BRNPAEpisodeDataset(Dataset):
         num_episodes (int): Length of the dataset. For training, at least
             ``max_iters`` x the number of processes, or episodes repeat.
         seed (int): Episode ``i`` is drawn with the seed
-            :func:`episode_seed` ``(seed, i)``. Defaults to 0.
+            :func:`~.seeding.episode_seed` ``(seed, i)``. Defaults to 0.
         image_size (int): Side of the (square) images. Defaults to 84.
         mean, std: Normalisation, one value per channel.
         augment (bool): Random crop, colour jitter and flip. Defaults to
@@ -309,7 +291,7 @@ class BRNPAFewShotModel(BaseModel):
             ``BRNPAProtoNet`` arguments that differ from ``learner``, e.g.
             ``dict(high_resolution=False)``), ``temperature`` and ``alpha``.
             The ``'loss'`` mode then returns the distillation loss of
-            :func:`~.training.episode_loss`. The teacher is not part of the
+            :func:`~.losses.episode_loss`. The teacher is not part of the
             model's weights (nor of its checkpoints). None: cross-entropy.
         data_preprocessor (dict, optional): mmengine's; None moves the
             episode to the model's device.
@@ -356,7 +338,7 @@ class BRNPAFewShotModel(BaseModel):
         if distillation is not None:
             _follow(distillation.teacher, episode.query.device)
         loss, logits = episode_loss(self.learner, episode, distillation)
-        accuracy = _accuracy(logits.detach(), episode.query_labels)
+        accuracy = query_accuracy(logits.detach(), episode.query_labels)
         return {'loss': loss, 'accuracy': 100 * accuracy}
 
 
@@ -423,8 +405,8 @@ class BRNPAPretrainModel(BaseModel):
                 "set val_dataloader / test_dataloader dataset type="
                 "'BRNPAEpisodeDataset'.")
         loss, logits = pretrain_loss(self.classifier, inputs, data_samples)
-        return {'loss': loss,
-                'accuracy': 100 * _accuracy(logits.detach(), data_samples)}
+        accuracy = query_accuracy(logits.detach(), data_samples)
+        return {'loss': loss, 'accuracy': 100 * accuracy}
 
 
 #: The keys of ``model.distill``, with their defaults (None: required).

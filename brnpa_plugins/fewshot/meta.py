@@ -10,10 +10,10 @@ trains the initial weights through the adaptation (second order unless
 :class:`BRNPAMetaLearner` has the interface of
 :class:`~brnpa_plugins.fewshot.BRNPAProtoNet`:
 ``learner(support, support_labels, query)`` returns the Q x W query logits
-after adaptation, and ``forward_with_maps`` the ranked maps too. So the
-episode functions of :mod:`~brnpa_plugins.fewshot.training`
-(``episode_loss``, ``train_episodes``, ``evaluate``) run it as they run the
-prototypical network, inside any training loop. The adaptation needs
+after adaptation, and ``forward_with_maps`` the ranked maps too. So
+:func:`~brnpa_plugins.fewshot.losses.episode_loss` and the engine's
+``BRNPAFewShotModel`` run it as they run the prototypical network, inside
+any training loop. The adaptation needs
 gradients even when the caller evaluates under ``torch.no_grad()``: it
 enables them for itself, first order and with the embedding frozen (ANIL)
 in eval mode, and returns logits without a graph.

@@ -19,7 +19,7 @@ from brnpa_plugins.fewshot.checkpoint import (learner_state,
 from brnpa_plugins.fewshot.engine import BRNPAEpisodeSampler
 from brnpa_plugins.fewshot.episodes import Episode
 from brnpa_plugins.fewshot.protonet import BRNPAProtoNet
-from brnpa_plugins.fewshot.training import build_distillation, episode_loss
+from brnpa_plugins.fewshot.losses import build_distillation, episode_loss
 
 from .conftest import (CONFIG_DIR, ONE_SHOT as CONFIG, REPO, TINY_WIDTHS,
                        tiny_options)

@@ -8,8 +8,9 @@ import torch.nn.functional as F
 
 from brnpa_plugins.fewshot import (BRNPAMetaLearner, BRNPAProtoNet,
                                    build_dataset, build_taskset,
-                                   build_transform, evaluate, split_episode,
-                                   train_episodes)
+                                   build_transform, episode_loss,
+                                   split_episode)
+from brnpa_plugins.fewshot.accuracy import query_accuracy
 
 from .conftest import CONFIG_DIR, tiny_options
 
@@ -100,15 +101,27 @@ def test_the_query_loss_trains_through_the_adaptation(episode, algorithm):
 
 
 @pytest.mark.parametrize('algorithm', ['anil', 'maml'])
-def test_the_episode_functions_run_it(taskset, algorithm):
+def test_the_episode_loss_trains_it_and_eval_mode_tests_it(taskset,
+                                                           algorithm):
     model = learner(algorithm, adaptation_steps=1, eval_adaptation_steps=2)
     optimizer = torch.optim.Adam(model.parameters(), 1e-3)
-    stats = train_episodes(model, taskset, 2, optimizer, num_episodes=2,
-                           progress=False)
-    assert 0 <= stats.accuracy <= 1
-    result = evaluate(model, taskset, 2, num_episodes=3, seed=0,
-                      progress=False)
-    assert result.episodes == 3 and 0 <= result.mean <= 1
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.train()
+    for _ in range(2):
+        loss, logits = episode_loss(model, split_episode(taskset.sample(), 2))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert logits.shape == (6, 3)
+    assert any(not torch.equal(value, model.state_dict()[name])
+               for name, value in before.items())
+    model.eval()
+    with torch.no_grad():
+        episode = split_episode(taskset.sample(), 2)
+        logits = model(episode.support, episode.support_labels,
+                       episode.query)
+    assert not logits.requires_grad
+    assert 0 <= query_accuracy(logits, episode.query_labels) <= 1
 
 
 def test_episodes_with_more_ways_than_the_head_are_refused(episode):
