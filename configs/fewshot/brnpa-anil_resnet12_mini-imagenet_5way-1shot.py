@@ -12,6 +12,10 @@ model = dict(
         inner_lr=0.1,
         adaptation_steps=5,
         eval_adaptation_steps=10,
-        first_order=False))
+        first_order=False,
+        # Validation and test adapt with the batch statistics of the support
+        # set and score with those of the queries, as learn2learn's
+        # examples do; 'running': batch norm's running statistics.
+        eval_batch_norm='batch'))
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=1e-3))
 param_scheduler = None

@@ -14,7 +14,11 @@ model = dict(
         inner_lr=0.01,
         adaptation_steps=5,
         eval_adaptation_steps=10,
-        first_order=False))
+        first_order=False,
+        # Validation and test adapt with the batch statistics of the support
+        # set and score with those of the queries, as learn2learn's
+        # examples do; 'running': batch norm's running statistics.
+        eval_batch_norm='batch'))
 train_dataloader = dict(dataset=dict(num_episodes=60000))
 train_cfg = dict(max_iters=60000, val_interval=2000)
 default_hooks = dict(checkpoint=dict(interval=2000))
