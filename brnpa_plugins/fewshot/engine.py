@@ -53,6 +53,7 @@ and test splits. See ``configs/fewshot/``, ``tools/train_fewshot.py`` and
 """
 import logging
 import os
+import sys
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import torch
@@ -85,7 +86,7 @@ from .visualize import save_episode_maps
 @DATASETS.register_module()
 @reject_unknown_kwargs
 class BRNPAEpisodeDataset(Dataset):
-    """``num_episodes`` N-way (K + Q)-shot episodes of one few-shot split.
+    """N-way (K + Q)-shot episodes of one few-shot split.
 
     Args:
         benchmark (str): ``'mini-imagenet'``, ``'tiered-imagenet'``,
@@ -94,8 +95,11 @@ class BRNPAEpisodeDataset(Dataset):
         root (str): The data root; nothing is downloaded.
         split (str): ``'train'``, ``'validation'`` or ``'test'``.
         ways, shots, queries (int): N, K and Q of each episode.
-        num_episodes (int): Length of the dataset. For training, at least
-            ``max_iters`` x the number of processes, or episodes repeat.
+        num_episodes (int, optional): How many different episodes there
+            are; :class:`BRNPAEpisodeSampler` cycles through them. None: as
+            many as asked for, every index a new episode (learn2learn's
+            ``num_tasks=-1``, for training; such a dataset has no length, so
+            validation and test need a number). Defaults to None.
         seed (int): Episode ``i`` is drawn with the seed
             :func:`~.seeding.episode_seed` ``(seed, i)``. Defaults to 0.
         image_size (int): Side of the (square) images. Defaults to 84.
@@ -115,7 +119,7 @@ class BRNPAEpisodeDataset(Dataset):
                  ways: int,
                  shots: int,
                  queries: int,
-                 num_episodes: int,
+                 num_episodes: Optional[int] = None,
                  seed: int = 0,
                  image_size: int = 84,
                  mean: Sequence[float] = IMAGENET_MEAN,
@@ -126,9 +130,10 @@ class BRNPAEpisodeDataset(Dataset):
                  class_split: Optional[Sequence[int]] = None):
         owner = 'BRNPAEpisodeDataset: '
         check_split(split, owner)
-        check_positive_int(num_episodes, 'num_episodes', owner,
-                           'set dataset.num_episodes (for training, at '
-                           'least train_cfg.max_iters).')
+        if num_episodes is not None:
+            check_positive_int(num_episodes, 'num_episodes', owner,
+                               'set dataset.num_episodes, or None for new '
+                               'episodes at every index (training).')
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f'{owner}seed must be an integer >= 0, got '
                              f'{seed!r}')
@@ -146,13 +151,25 @@ class BRNPAEpisodeDataset(Dataset):
                              shots=shots, queries=queries)
         self.taskset = build_taskset(dataset, ways, shots, queries)
 
+    @property
+    def endless(self) -> bool:
+        """Whether every index is a new episode (``num_episodes=None``)."""
+        return self.num_episodes is None
+
     def __len__(self) -> int:
+        if self.endless:
+            raise TypeError(
+                f'BRNPAEpisodeDataset of the {self.split} split has '
+                'num_episodes=None (a new episode at every index) and so no '
+                'length: draw its indices with BRNPAEpisodeSampler '
+                '(training), or set dataset.num_episodes (validation and '
+                'test, other samplers).')
         return self.num_episodes
 
     def __getitem__(self, index: int) -> Dict[str, Dict[str, torch.Tensor]]:
         """Episode ``index``: ``dict(inputs=dict(support, query),
         data_samples=dict(support_labels, query_labels))``."""
-        if not 0 <= index < self.num_episodes:
+        if index < 0 or not (self.endless or index < self.num_episodes):
             raise IndexError(f'episode {index} of a dataset of '
                              f'{self.num_episodes} (num_episodes)')
         with seeded_episode(episode_seed(self.seed, index)):
@@ -479,7 +496,9 @@ class BRNPAEpisodeSampler(Sampler):
     """Endless episode indices for training, one per process and iteration.
 
     Iteration ``t`` of process ``rank`` (of ``world_size``) draws episode
-    ``(t * world_size + rank) % len(dataset)``. ``start`` (set by
+    ``t * world_size + rank``: a new episode every time from a dataset with
+    ``num_episodes=None``; modulo ``num_episodes`` (the episodes repeat)
+    from one with a number. ``start`` (set by
     :class:`BRNPAEpisodeTrainLoop` on a resume) is the first iteration.
 
     Args:
@@ -489,18 +508,23 @@ class BRNPAEpisodeSampler(Sampler):
     """
 
     def __init__(self, dataset, seed: Optional[int] = None):
-        self.size = len(dataset)
+        #: The number of episodes; None: endless.
+        self.size = None if getattr(dataset, 'endless', False) else \
+            len(dataset)
         self.rank, self.world_size = get_dist_info()
         self.start = 0
 
     def __iter__(self) -> Iterator[int]:
         step = self.start
         while True:
-            yield (step * self.world_size + self.rank) % self.size
+            index = step * self.world_size + self.rank
+            yield index if self.size is None else index % self.size
             step += 1
 
     def __len__(self) -> int:
-        return self.size
+        # mmengine's hooks ask the training data loader for its length (the
+        # end of an epoch, which iteration-based training never reaches).
+        return sys.maxsize if self.size is None else self.size
 
     def set_epoch(self, epoch: int) -> None:
         """Nothing to do: the order does not depend on the epoch."""
@@ -533,6 +557,15 @@ class BRNPAEpisodeTrainLoop(IterBasedTrainLoop):
 
     def run(self):
         sampler = getattr(self.dataloader, 'sampler', None)
+        if isinstance(sampler, BRNPAEpisodeSampler) and \
+                sampler.size is not None and \
+                sampler.size < self._max_iters * sampler.world_size:
+            print_log(
+                f'the {sampler.size} training episodes (num_episodes) repeat: '
+                f'{self._max_iters} iterations of {sampler.world_size} '
+                'process(es) draw more; set train_dataloader.dataset.'
+                'num_episodes=None for a new episode every time',
+                logger='current', level=logging.WARNING)
         if self._iter > 0 and isinstance(sampler, BRNPAEpisodeSampler):
             sampler.start = self._iter
             # A fresh iterator: the first one already asked for indices

@@ -19,7 +19,6 @@ model = dict(
         # set and score with those of the queries, as learn2learn's
         # examples do; 'running': batch norm's running statistics.
         eval_batch_norm='batch'))
-train_dataloader = dict(dataset=dict(num_episodes=60000))
 train_cfg = dict(max_iters=60000, val_interval=2000)
 default_hooks = dict(checkpoint=dict(interval=2000))
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=1e-3))

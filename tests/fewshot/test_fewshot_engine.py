@@ -247,6 +247,42 @@ def test_the_sampler_strides_over_processes_and_resumes():
     assert [next(indices) for _ in range(2)] == [0, 2]
 
 
+def test_training_episodes_are_new_at_every_iteration(pickle_root):
+    """num_episodes=None (the configs' training default, learn2learn's
+    num_tasks=-1): every index is another episode, none repeats."""
+    dataset = BRNPAEpisodeDataset('mini-imagenet', pickle_root, 'train',
+                                  ways=3, shots=1, queries=1, image_size=8)
+    assert dataset.endless
+    sampler = BRNPAEpisodeSampler(dataset)
+    indices = iter(sampler)
+    assert [next(indices) for _ in range(12)] == list(range(12))
+    assert len(sampler) == sys.maxsize
+    far = dataset[10**6]['inputs']['support']
+    assert far.shape == (3, 3, 8, 8)
+    assert not torch.equal(far, dataset[0]['inputs']['support'])
+    # The same episode for the same index, as with a number of episodes.
+    finite = BRNPAEpisodeDataset('mini-imagenet', pickle_root, 'train',
+                                 ways=3, shots=1, queries=1, image_size=8,
+                                 num_episodes=4)
+    assert torch.equal(finite[3]['inputs']['query'],
+                       dataset[3]['inputs']['query'])
+    with pytest.raises(TypeError, match='set dataset.num_episodes'):
+        len(dataset)
+    with pytest.raises(IndexError):
+        dataset[-1]
+
+
+def test_a_pool_of_training_episodes_repeats_with_a_warning(pickle_root,
+                                                           tmp_path):
+    cfg = tiny_config(pickle_root, tmp_path, 4)
+    cfg.train_dataloader.dataset.num_episodes = 3
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    assert 'the 3 training episodes (num_episodes) repeat' in log
+
+
 def test_two_processes_through_tools_train_fewshot(pickle_root, tmp_path):
     """torchrun, two CPU processes (gloo), mmengine's DDP wrapper."""
     command = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
