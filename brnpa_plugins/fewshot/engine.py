@@ -72,7 +72,8 @@ from ..core.checks import (check_positive_int, errors_naming,
 from ..core.io import atomic_write_json
 from .checkpoint import load_learner_weights
 from .classifier import BaseClassifier
-from .data import IMAGENET_MEAN, IMAGENET_STD, build_split, check_split
+from .data import (BENCHMARKS, IMAGENET_MEAN, IMAGENET_STD, build_split,
+                   check_split)
 from .episodes import Episode, build_taskset, split_episode
 from .meta import BRNPAMetaLearner
 from .protonet import BRNPAProtoNet
@@ -110,6 +111,14 @@ class BRNPAEpisodeDataset(Dataset):
             Omniglot), else 3.
         split_dirs (dict, optional): The split folders of ``'folder'``.
         class_split (Sequence[int], optional): Omniglot's class counts.
+        invert (bool, optional): Pixels ``1 - x`` before the normalisation;
+            None: the benchmark's (True for Omniglot, as learn2learn's
+            ``get_tasksets``), else False.
+        class_rotations (Sequence[float], optional): Degrees for
+            learn2learn's ``RandomClassRotation`` of every episode (see
+            :func:`~.episodes.build_taskset`); None: the benchmark's
+            (``(0, 90, 180, 270)`` for Omniglot, as ``get_tasksets``), else
+            none; ``()``: none.
     """
 
     def __init__(self,
@@ -127,7 +136,9 @@ class BRNPAEpisodeDataset(Dataset):
                  augment: bool = False,
                  channels: Optional[int] = None,
                  split_dirs: Optional[Dict[str, str]] = None,
-                 class_split: Optional[Sequence[int]] = None):
+                 class_split: Optional[Sequence[int]] = None,
+                 invert: Optional[bool] = None,
+                 class_rotations: Optional[Sequence[float]] = None):
         owner = 'BRNPAEpisodeDataset: '
         check_split(split, owner)
         if num_episodes is not None:
@@ -139,7 +150,10 @@ class BRNPAEpisodeDataset(Dataset):
                              f'{seed!r}')
         dataset, channels = build_split(
             benchmark, root, split, image_size, mean, std, augment, channels,
-            split_dirs, class_split)
+            split_dirs, class_split, invert)
+        if class_rotations is None:
+            class_rotations = BENCHMARKS[benchmark].class_rotations \
+                if benchmark in BENCHMARKS else ()
         self.split = split
         self.shots = shots
         self.num_episodes = num_episodes
@@ -149,7 +163,8 @@ class BRNPAEpisodeDataset(Dataset):
         self.std = tuple(std)
         self.metainfo = dict(benchmark=benchmark, split=split, ways=ways,
                              shots=shots, queries=queries)
-        self.taskset = build_taskset(dataset, ways, shots, queries)
+        self.taskset = build_taskset(dataset, ways, shots, queries,
+                                     class_rotations)
 
     @property
     def endless(self) -> bool:
@@ -214,8 +229,8 @@ class BRNPABaseClassDataset(Dataset):
     Item ``i`` is ``dict(inputs=image, data_samples=class index)``: the
     split's classes are numbered 0..K-1 in the order of their labels. The
     arguments are those of :class:`BRNPAEpisodeDataset` without the
-    episodes; ``split`` defaults to ``'train'`` (the base classes) and
-    ``augment`` to True. Batch it with ``collate_fn=dict(type=
+    episodes (nor ``class_rotations``); ``split`` defaults to ``'train'``
+    (the base classes) and ``augment`` to True. Batch it with ``collate_fn=dict(type=
     'default_collate')``.
     """
 
@@ -229,11 +244,12 @@ class BRNPABaseClassDataset(Dataset):
                  augment: bool = True,
                  channels: Optional[int] = None,
                  split_dirs: Optional[Dict[str, str]] = None,
-                 class_split: Optional[Sequence[int]] = None):
+                 class_split: Optional[Sequence[int]] = None,
+                 invert: Optional[bool] = None):
         check_split(split, 'BRNPABaseClassDataset: ')
         self.dataset, self.channels = build_split(
             benchmark, root, split, image_size, mean, std, augment, channels,
-            split_dirs, class_split)
+            split_dirs, class_split, invert)
         labels = sorted(int(label) for label in self.dataset.labels)
         self.class_index = {label: index for index, label in enumerate(labels)}
         self.metainfo = dict(benchmark=benchmark, split=split,
