@@ -20,10 +20,9 @@ model = dict(
         # set and score with those of the queries, as learn2learn's
         # examples do; 'running': batch norm's running statistics.
         eval_batch_norm='batch'))
-meta_batch_size = 32
-train_cfg = dict(max_iters=20000 * meta_batch_size,
-                 val_interval=1000 * meta_batch_size)
-default_hooks = dict(checkpoint=dict(interval=1000 * meta_batch_size))
+train_cfg = dict(max_iters=20000 * 32,
+                 val_interval=1000 * 32)
+default_hooks = dict(checkpoint=dict(interval=1000 * 32))
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=1e-3),
-                     accumulative_counts=meta_batch_size)
+                     accumulative_counts=32)
 param_scheduler = None

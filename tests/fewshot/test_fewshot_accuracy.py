@@ -9,10 +9,11 @@ from brnpa_plugins.fewshot import (BRNPAEpisodeAccuracy, BRNPAEpisodeDataset,
 from brnpa_plugins.fewshot.accuracy import query_accuracy
 
 
-def evaluate(model, dataset):
-    """The evaluator's metrics over every episode of ``dataset``."""
-    metric = BRNPAEpisodeAccuracy()
+def episode_accuracies(model, dataset):
+    """The query accuracy (a fraction) of ``model`` in eval mode on every
+    episode of ``dataset``."""
     model.eval()
+    accuracies = []
     with torch.no_grad():
         for index in range(len(dataset)):
             item = dataset[index]
@@ -20,8 +21,15 @@ def evaluate(model, dataset):
                            item['data_samples']['support_labels'],
                            item['inputs']['query'])
             labels = item['data_samples']['query_labels']
-            metric.process(None, [dict(
-                accuracy=query_accuracy(logits, labels).item())])
+            accuracies.append(query_accuracy(logits, labels).item())
+    return accuracies
+
+
+def evaluate(model, dataset):
+    """The evaluator's metrics over every episode of ``dataset``."""
+    metric = BRNPAEpisodeAccuracy()
+    metric.process(None, [dict(accuracy=accuracy) for accuracy in
+                          episode_accuracies(model, dataset)])
     return metric.compute_metrics(metric.results)
 
 

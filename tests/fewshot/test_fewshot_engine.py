@@ -21,6 +21,7 @@ from brnpa_plugins.fewshot.episodes import Episode
 from brnpa_plugins.fewshot.protonet import BRNPAProtoNet
 from brnpa_plugins.fewshot.losses import build_distillation, episode_loss
 
+from .test_fewshot_accuracy import episode_accuracies
 from .conftest import (CONFIG_DIR, ONE_SHOT as CONFIG, REPO, TINY_WIDTHS,
                        tiny_options)
 
@@ -108,19 +109,10 @@ def test_train_resume_and_test_in_percent(pickle_root, tmp_path, loop):
     assert metrics['fewshot/episodes'] == EPISODES['test_dataloader']
     assert 0 <= metrics['fewshot/ci95']
     # Percent of the queries the model gets right, episode by episode.
-    dataset = resumed.test_dataloader.dataset
-    learner = resumed.model.learner.eval()
-    accuracies = []
-    with torch.no_grad():
-        for index in range(len(dataset)):
-            item = dataset[index]
-            logits = learner(item['inputs']['support'],
-                             item['data_samples']['support_labels'],
-                             item['inputs']['query'])
-            labels = item['data_samples']['query_labels']
-            accuracies.append((logits.argmax(1) == labels).double().mean())
+    accuracies = episode_accuracies(resumed.model.learner,
+                                    resumed.test_dataloader.dataset)
     assert metrics['fewshot/accuracy'] == pytest.approx(
-        100 * torch.stack(accuracies).mean().item())
+        100 * sum(accuracies) / len(accuracies))
 
 
 #: Where each algorithm keeps its head and its embedding.

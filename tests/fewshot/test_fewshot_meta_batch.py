@@ -1,14 +1,17 @@
 """Tasks per outer step: mmengine's optim_wrapper.accumulative_counts is
 learn2learn's meta_batch_size (its examples' loop, reproduced here)."""
 import copy
+import os
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.registry import DATASETS
 from mmengine.runner import Runner
 
 from brnpa_plugins.fewshot import brnpa_episode_collate
 
+from .conftest import CONFIG_DIR
 from .test_fewshot_engine import ANIL, tiny_config, weights
 
 META_BATCH = 2
@@ -72,10 +75,6 @@ def test_accumulative_counts_is_learn2learns_meta_batch(pickle_root,
                                   '5way-1shot.py'])
 def test_the_meta_configs_take_32_tasks_per_step(name):
     """learn2learn's MAML and ANIL examples: meta_batch_size 32."""
-    import os
-    from mmengine.config import Config
-
-    from .conftest import CONFIG_DIR
     cfg = Config.fromfile(os.path.join(CONFIG_DIR, name))
     counts = cfg.optim_wrapper.accumulative_counts
     assert counts == 32
