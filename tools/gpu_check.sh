@@ -132,7 +132,7 @@ step 'Explanation time: Grad-CAM, Score-CAM and RISE over BR-NPA' \
     >"$WORK/data.log" 2>&1 &&
 "$PYTHON" tools/make_tiny_reid_data.py --out "$WORK/reid" \
     >>"$WORK/data.log" 2>&1 &&
-"$PYTHON" tests/fewshot/tiny_fewshot_data.py "$WORK/fewshot" \
+"$PYTHON" tools/make_tiny_fewshot_data.py "$WORK/fewshot" \
     >>"$WORK/data.log" 2>&1 || { FAILED=1; write '## Tiny data' '' \
     'FAILED:' '' '```' "$(tail -n 30 "$WORK/data.log")" '```' ''; }
 

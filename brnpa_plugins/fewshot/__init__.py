@@ -20,23 +20,24 @@ Pre-training, training and testing run through mmengine's ``Runner``
 (``tools/train_fewshot.py``, configs in ``configs/fewshot/``) with the
 modules of ``engine.py``, imported on first use so that
 ``import brnpa_plugins.fewshot`` does not import mmengine.
+
+This package exports what ``docs/fewshot.md`` shows; every other name is
+imported from its module (``brnpa_plugins.fewshot.data.BENCHMARKS``...).
 """
 import importlib
-from .backbones import ARCHITECTURES, FewShotBackbone
+
+from .accuracy import confidence_interval, percent_result
+from .backbones import FewShotBackbone
 from .build import build_backbone
-from .dropblock import DropBlock
-from .feature_map import FeatureMapBackbone
-from .checkpoint import learner_state, load_learner_weights
+from .checkpoint import load_learner_weights
 from .classifier import BaseClassifier
-from .data import (BENCHMARKS, SPLITS, build_dataset, build_split,
-                   build_transform, check_root)
+from .data import build_dataset, build_transform
+from .dropblock import DropBlock
 from .episodes import Episode, build_taskset, split_episode
-from .meta import ALGORITHMS, BRNPAMetaLearner
-from .protonet import BRNPAProtoNet, EpisodeOutput, average_pooling
-from .training import (Accuracy, Distillation, build_distillation,
-                       confidence_interval, episode_loss, evaluate,
-                       format_result, percent_result, pretrain_epoch,
-                       pretrain_loss, train_episodes)
+from .feature_map import FeatureMapBackbone
+from .losses import build_distillation, episode_loss
+from .meta import BRNPAMetaLearner
+from .protonet import BRNPAProtoNet
 from .visualize import save_episode_maps
 
 #: Names of ``engine.py`` (mmengine), imported when first asked for.
@@ -47,19 +48,12 @@ _ENGINE = ('BRNPABaseClassDataset', 'BRNPAEpisodeAccuracy',
            'BRNPAPretrainModel', 'brnpa_episode_collate')
 
 __all__ = [
-    'ALGORITHMS', 'ARCHITECTURES', 'Accuracy', 'BENCHMARKS',
-    'BRNPAMetaLearner', 'BRNPAProtoNet', 'BaseClassifier', 'Distillation',
-    'DropBlock', 'Episode', 'EpisodeOutput', 'FeatureMapBackbone',
-    'FewShotBackbone', 'SPLITS', 'average_pooling', 'build_backbone',
-    'build_dataset', 'build_distillation', 'build_split', 'build_taskset',
-    'build_transform', 'check_root', 'confidence_interval', 'episode_loss',
-    'evaluate', 'format_result', 'learner_state', 'load_learner_weights',
-    'percent_result', 'pretrain_epoch', 'pretrain_loss', 'save_episode_maps',
-    'split_episode', 'train_episodes'
-] + ['BRNPABaseClassDataset', 'BRNPAEpisodeAccuracy', 'BRNPAEpisodeDataset',
-     'BRNPAEpisodeMapsHook', 'BRNPAEpisodeSampler', 'BRNPAEpisodeTrainLoop',
-     'BRNPAFewShotMetricsHook', 'BRNPAFewShotModel', 'BRNPAPretrainModel',
-     'brnpa_episode_collate']
+    'BRNPAMetaLearner', 'BRNPAProtoNet', 'BaseClassifier', 'DropBlock',
+    'Episode', 'FeatureMapBackbone', 'FewShotBackbone', 'build_backbone',
+    'build_dataset', 'build_distillation', 'build_taskset', 'build_transform',
+    'confidence_interval', 'episode_loss', 'load_learner_weights',
+    'percent_result', 'save_episode_maps', 'split_episode', *_ENGINE
+]
 
 
 def __getattr__(name: str):

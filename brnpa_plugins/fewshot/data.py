@@ -47,12 +47,19 @@ class Benchmark(NamedTuple):
         channels: image channels (1 for Omniglot's grey characters).
         class_split: for a set without splits, the number of classes of
             each split (train, validation, test).
+        invert: learn2learn's ``get_tasksets`` maps the pixels to ``1 - x``
+            (Omniglot: white strokes on black).
+        class_rotations: the rotations (degrees) learn2learn's
+            ``get_tasksets`` draws for the classes of a task
+            (``RandomClassRotation``); empty: none.
     """
     dataset_class: str
     layouts: Tuple[Tuple[str, ...], ...]
     pixels_0_255: bool = False
     channels: int = 3
     class_split: Optional[Tuple[int, int, int]] = None
+    invert: bool = False
+    class_rotations: Tuple[float, ...] = ()
 
 
 #: Keyed by their ``learn2learn.vision.benchmarks`` names.
@@ -76,7 +83,8 @@ BENCHMARKS = {
     'omniglot': Benchmark(
         'FullOmniglot', (('omniglot-py/images_background',
                           'omniglot-py/images_evaluation'), ),
-        channels=1, class_split=(1100, 100, 423)),
+        channels=1, class_split=(1100, 100, 423), invert=True,
+        class_rotations=(0.0, 90.0, 180.0, 270.0)),
 }
 #: Seed of the class shuffle of the sets without splits (Omniglot).
 CLASS_SPLIT_SEED = 0
@@ -137,12 +145,18 @@ def check_root(benchmark: str, root: str, splits: Sequence[str] = SPLITS,
                        'them.')
 
 
+def invert_pixels(image: torch.Tensor) -> torch.Tensor:
+    """``1 - x`` of an image in [0, 1] (learn2learn's Omniglot)."""
+    return 1.0 - image
+
+
 def build_transform(image_size: int,
                     mean: Sequence[float] = IMAGENET_MEAN,
                     std: Sequence[float] = IMAGENET_STD,
                     augment: bool = False,
                     pixels_0_255: bool = False,
-                    channels: int = 3) -> v2.Compose:
+                    channels: int = 3,
+                    invert: bool = False) -> v2.Compose:
     """Image (PIL or tensor) -> normalised float tensor C x S x S.
 
     Args:
@@ -155,6 +169,9 @@ def build_transform(image_size: int,
         channels (int): Output channels C: 3 (grey images are repeated) or
             1 (colour images are converted to grey); ``mean`` and ``std``
             have one value per channel.
+        invert (bool): Map the [0, 1] pixels to ``1 - x`` before the
+            normalisation, as learn2learn's Omniglot benchmark does.
+            Defaults to False.
     """
     check_positive_int(image_size, 'image_size')
     if channels not in (1, 3):
@@ -172,8 +189,10 @@ def build_transform(image_size: int,
     steps = [v2.ToImage()] + ([v2.ToDtype(torch.uint8)] if pixels_0_255
                               else [])
     steps += [v2.Grayscale(1) if channels == 1 else v2.RGB(),
-              v2.ToDtype(torch.float32, scale=True),
-              v2.Resize((image_size, image_size), antialias=True)]
+              v2.ToDtype(torch.float32, scale=True)]
+    if invert:
+        steps.append(v2.Lambda(invert_pixels))
+    steps += [v2.Resize((image_size, image_size), antialias=True)]
     if augment:
         steps += [v2.RandomCrop(image_size, padding=max(1, image_size // 10)),
                   v2.ColorJitter(0.4, 0.4, 0.4), v2.RandomHorizontalFlip()]
@@ -345,11 +364,14 @@ def build_split(benchmark: str,
                 augment: bool = False,
                 channels: Optional[int] = None,
                 split_dirs: Optional[Dict[str, str]] = None,
-                class_split: Optional[Sequence[int]] = None):
+                class_split: Optional[Sequence[int]] = None,
+                invert: Optional[bool] = None):
     """One split with its transform: :func:`build_dataset` over
     :func:`build_transform`, the files checked first.
 
-    ``channels`` None takes the benchmark's (1 for Omniglot), else 3.
+    ``channels`` None takes the benchmark's (1 for Omniglot), else 3;
+    ``invert`` None the benchmark's (True for Omniglot, as learn2learn's
+    ``get_tasksets``), else False.
 
     Returns:
         ``(dataset, channels)``.
@@ -358,10 +380,12 @@ def build_split(benchmark: str,
     if channels is None:
         channels = BENCHMARKS[benchmark].channels \
             if benchmark in BENCHMARKS else 3
+    if invert is None:
+        invert = benchmark in BENCHMARKS and BENCHMARKS[benchmark].invert
     transform = build_transform(
         int(image_size), mean, std, bool(augment),
         benchmark in BENCHMARKS and BENCHMARKS[benchmark].pixels_0_255,
-        int(channels))
+        int(channels), bool(invert))
     dataset = build_dataset(benchmark, root, split, transform, split_dirs,
                             class_split)
     return dataset, int(channels)

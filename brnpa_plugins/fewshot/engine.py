@@ -8,7 +8,7 @@ Registered in mmengine's root registries (a config's ``custom_imports``):
     one episode: ``inputs=dict(support=..., query=...)`` and
     ``data_samples=dict(support_labels=..., query_labels=...)``. In
     ``'loss'`` mode it returns ``{'loss': ..., 'accuracy': ...}`` (the loss
-    of :func:`~.training.episode_loss`, with ``distill`` the distillation
+    of :func:`~.losses.episode_loss`, with ``distill`` the distillation
     loss from a frozen teacher), in ``'predict'`` mode one dict per episode
     with the query logits, predictions, labels and accuracy. ``pretrained``
     starts the learner from a base-class pre-training.
@@ -30,7 +30,7 @@ Registered in mmengine's root registries (a config's ``custom_imports``):
     Keeps one episode as one batch (the data loaders use ``batch_size=1``).
 ``BRNPAEpisodeAccuracy`` (``METRICS``)
     Mean query accuracy over the episodes, in percent, with the half-width
-    of its 95% interval (:func:`~.training.confidence_interval`).
+    of its 95% interval (:func:`~.accuracy.confidence_interval`).
 ``BRNPAEpisodeSampler`` (``DATA_SAMPLERS``) and ``BRNPAEpisodeTrainLoop``
     (``LOOPS``)
     mmengine's ``IterBasedTrainLoop`` trains one episode per iteration
@@ -51,9 +51,9 @@ Registered in mmengine's root registries (a config's ``custom_imports``):
 and test splits. See ``configs/fewshot/``, ``tools/train_fewshot.py`` and
 ``docs/fewshot.md``.
 """
-import contextlib
 import logging
 import os
+import sys
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import torch
@@ -72,38 +72,22 @@ from ..core.checks import (check_positive_int, errors_naming,
 from ..core.io import atomic_write_json
 from .checkpoint import load_learner_weights
 from .classifier import BaseClassifier
-from .data import IMAGENET_MEAN, IMAGENET_STD, build_split, check_split
+from .data import (BENCHMARKS, IMAGENET_MEAN, IMAGENET_STD, build_split,
+                   check_split)
 from .episodes import Episode, build_taskset, split_episode
 from .meta import BRNPAMetaLearner
 from .protonet import BRNPAProtoNet
-from .training import (_accuracy, build_distillation, confidence_interval,
-                       episode_loss, format_result, percent_result,
-                       pretrain_loss, python_random_seed)
+from .accuracy import (confidence_interval, format_result, percent_result,
+                       query_accuracy)
+from .losses import build_distillation, episode_loss, pretrain_loss
+from .seeding import episode_seed, seeded_episode
 from .visualize import save_episode_maps
-
-#: Seeds of episode ``i`` are ``seed * SEED_STRIDE + i``: the episodes of
-#: two seeds never overlap for fewer than SEED_STRIDE episodes.
-SEED_STRIDE = 2**32
-
-
-def episode_seed(seed: int, index: int) -> int:
-    """The seed of episode ``index`` of a dataset seeded with ``seed``."""
-    return int(seed) * SEED_STRIDE + int(index)
-
-
-@contextlib.contextmanager
-def seeded_episode(seed: int) -> Iterator[None]:
-    """Seed Python's ``random`` (learn2learn's sampling) and torch's CPU
-    generator (augmentation) for one episode; both states come back after."""
-    with python_random_seed(seed), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed % 2**63)
-        yield
 
 
 @DATASETS.register_module()
 @reject_unknown_kwargs
 class BRNPAEpisodeDataset(Dataset):
-    """``num_episodes`` N-way (K + Q)-shot episodes of one few-shot split.
+    """N-way (K + Q)-shot episodes of one few-shot split.
 
     Args:
         benchmark (str): ``'mini-imagenet'``, ``'tiered-imagenet'``,
@@ -112,10 +96,13 @@ class BRNPAEpisodeDataset(Dataset):
         root (str): The data root; nothing is downloaded.
         split (str): ``'train'``, ``'validation'`` or ``'test'``.
         ways, shots, queries (int): N, K and Q of each episode.
-        num_episodes (int): Length of the dataset. For training, at least
-            ``max_iters`` x the number of processes, or episodes repeat.
+        num_episodes (int, optional): How many different episodes there
+            are; :class:`BRNPAEpisodeSampler` cycles through them. None: as
+            many as asked for, every index a new episode (learn2learn's
+            ``num_tasks=-1``, for training; such a dataset has no length, so
+            validation and test need a number). Defaults to None.
         seed (int): Episode ``i`` is drawn with the seed
-            :func:`episode_seed` ``(seed, i)``. Defaults to 0.
+            :func:`~.seeding.episode_seed` ``(seed, i)``. Defaults to 0.
         image_size (int): Side of the (square) images. Defaults to 84.
         mean, std: Normalisation, one value per channel.
         augment (bool): Random crop, colour jitter and flip. Defaults to
@@ -124,6 +111,14 @@ class BRNPAEpisodeDataset(Dataset):
             Omniglot), else 3.
         split_dirs (dict, optional): The split folders of ``'folder'``.
         class_split (Sequence[int], optional): Omniglot's class counts.
+        invert (bool, optional): Pixels ``1 - x`` before the normalisation;
+            None: the benchmark's (True for Omniglot, as learn2learn's
+            ``get_tasksets``), else False.
+        class_rotations (Sequence[float], optional): Degrees for
+            learn2learn's ``RandomClassRotation`` of every episode (see
+            :func:`~.episodes.build_taskset`); None: the benchmark's
+            (``(0, 90, 180, 270)`` for Omniglot, as ``get_tasksets``), else
+            none; ``()``: none.
     """
 
     def __init__(self,
@@ -133,7 +128,7 @@ class BRNPAEpisodeDataset(Dataset):
                  ways: int,
                  shots: int,
                  queries: int,
-                 num_episodes: int,
+                 num_episodes: Optional[int] = None,
                  seed: int = 0,
                  image_size: int = 84,
                  mean: Sequence[float] = IMAGENET_MEAN,
@@ -141,18 +136,24 @@ class BRNPAEpisodeDataset(Dataset):
                  augment: bool = False,
                  channels: Optional[int] = None,
                  split_dirs: Optional[Dict[str, str]] = None,
-                 class_split: Optional[Sequence[int]] = None):
+                 class_split: Optional[Sequence[int]] = None,
+                 invert: Optional[bool] = None,
+                 class_rotations: Optional[Sequence[float]] = None):
         owner = 'BRNPAEpisodeDataset: '
         check_split(split, owner)
-        check_positive_int(num_episodes, 'num_episodes', owner,
-                           'set dataset.num_episodes (for training, at '
-                           'least train_cfg.max_iters).')
+        if num_episodes is not None:
+            check_positive_int(num_episodes, 'num_episodes', owner,
+                               'set dataset.num_episodes, or None for new '
+                               'episodes at every index (training).')
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f'{owner}seed must be an integer >= 0, got '
                              f'{seed!r}')
         dataset, channels = build_split(
             benchmark, root, split, image_size, mean, std, augment, channels,
-            split_dirs, class_split)
+            split_dirs, class_split, invert)
+        if class_rotations is None:
+            class_rotations = BENCHMARKS[benchmark].class_rotations \
+                if benchmark in BENCHMARKS else ()
         self.split = split
         self.shots = shots
         self.num_episodes = num_episodes
@@ -162,15 +163,28 @@ class BRNPAEpisodeDataset(Dataset):
         self.std = tuple(std)
         self.metainfo = dict(benchmark=benchmark, split=split, ways=ways,
                              shots=shots, queries=queries)
-        self.taskset = build_taskset(dataset, ways, shots, queries)
+        self.taskset = build_taskset(dataset, ways, shots, queries,
+                                     class_rotations)
+
+    @property
+    def endless(self) -> bool:
+        """Whether every index is a new episode (``num_episodes=None``)."""
+        return self.num_episodes is None
 
     def __len__(self) -> int:
+        if self.endless:
+            raise TypeError(
+                f'BRNPAEpisodeDataset of the {self.split} split has '
+                'num_episodes=None (a new episode at every index) and so no '
+                'length: draw its indices with BRNPAEpisodeSampler '
+                '(training), or set dataset.num_episodes (validation and '
+                'test, other samplers).')
         return self.num_episodes
 
     def __getitem__(self, index: int) -> Dict[str, Dict[str, torch.Tensor]]:
         """Episode ``index``: ``dict(inputs=dict(support, query),
         data_samples=dict(support_labels, query_labels))``."""
-        if not 0 <= index < self.num_episodes:
+        if index < 0 or not (self.endless or index < self.num_episodes):
             raise IndexError(f'episode {index} of a dataset of '
                              f'{self.num_episodes} (num_episodes)')
         with seeded_episode(episode_seed(self.seed, index)):
@@ -215,8 +229,8 @@ class BRNPABaseClassDataset(Dataset):
     Item ``i`` is ``dict(inputs=image, data_samples=class index)``: the
     split's classes are numbered 0..K-1 in the order of their labels. The
     arguments are those of :class:`BRNPAEpisodeDataset` without the
-    episodes; ``split`` defaults to ``'train'`` (the base classes) and
-    ``augment`` to True. Batch it with ``collate_fn=dict(type=
+    episodes (nor ``class_rotations``); ``split`` defaults to ``'train'``
+    (the base classes) and ``augment`` to True. Batch it with ``collate_fn=dict(type=
     'default_collate')``.
     """
 
@@ -230,11 +244,12 @@ class BRNPABaseClassDataset(Dataset):
                  augment: bool = True,
                  channels: Optional[int] = None,
                  split_dirs: Optional[Dict[str, str]] = None,
-                 class_split: Optional[Sequence[int]] = None):
+                 class_split: Optional[Sequence[int]] = None,
+                 invert: Optional[bool] = None):
         check_split(split, 'BRNPABaseClassDataset: ')
         self.dataset, self.channels = build_split(
             benchmark, root, split, image_size, mean, std, augment, channels,
-            split_dirs, class_split)
+            split_dirs, class_split, invert)
         labels = sorted(int(label) for label in self.dataset.labels)
         self.class_index = {label: index for index, label in enumerate(labels)}
         self.metainfo = dict(benchmark=benchmark, split=split,
@@ -309,7 +324,7 @@ class BRNPAFewShotModel(BaseModel):
             ``BRNPAProtoNet`` arguments that differ from ``learner``, e.g.
             ``dict(high_resolution=False)``), ``temperature`` and ``alpha``.
             The ``'loss'`` mode then returns the distillation loss of
-            :func:`~.training.episode_loss`. The teacher is not part of the
+            :func:`~.losses.episode_loss`. The teacher is not part of the
             model's weights (nor of its checkpoints). None: cross-entropy.
         data_preprocessor (dict, optional): mmengine's; None moves the
             episode to the model's device.
@@ -356,7 +371,7 @@ class BRNPAFewShotModel(BaseModel):
         if distillation is not None:
             _follow(distillation.teacher, episode.query.device)
         loss, logits = episode_loss(self.learner, episode, distillation)
-        accuracy = _accuracy(logits.detach(), episode.query_labels)
+        accuracy = query_accuracy(logits.detach(), episode.query_labels)
         return {'loss': loss, 'accuracy': 100 * accuracy}
 
 
@@ -423,8 +438,8 @@ class BRNPAPretrainModel(BaseModel):
                 "set val_dataloader / test_dataloader dataset type="
                 "'BRNPAEpisodeDataset'.")
         loss, logits = pretrain_loss(self.classifier, inputs, data_samples)
-        return {'loss': loss,
-                'accuracy': 100 * _accuracy(logits.detach(), data_samples)}
+        accuracy = query_accuracy(logits.detach(), data_samples)
+        return {'loss': loss, 'accuracy': 100 * accuracy}
 
 
 #: The keys of ``model.distill``, with their defaults (None: required).
@@ -497,7 +512,9 @@ class BRNPAEpisodeSampler(Sampler):
     """Endless episode indices for training, one per process and iteration.
 
     Iteration ``t`` of process ``rank`` (of ``world_size``) draws episode
-    ``(t * world_size + rank) % len(dataset)``. ``start`` (set by
+    ``t * world_size + rank``: a new episode every time from a dataset with
+    ``num_episodes=None``; modulo ``num_episodes`` (the episodes repeat)
+    from one with a number. ``start`` (set by
     :class:`BRNPAEpisodeTrainLoop` on a resume) is the first iteration.
 
     Args:
@@ -507,18 +524,23 @@ class BRNPAEpisodeSampler(Sampler):
     """
 
     def __init__(self, dataset, seed: Optional[int] = None):
-        self.size = len(dataset)
+        #: The number of episodes; None: endless.
+        self.size = None if getattr(dataset, 'endless', False) else \
+            len(dataset)
         self.rank, self.world_size = get_dist_info()
         self.start = 0
 
     def __iter__(self) -> Iterator[int]:
         step = self.start
         while True:
-            yield (step * self.world_size + self.rank) % self.size
+            index = step * self.world_size + self.rank
+            yield index if self.size is None else index % self.size
             step += 1
 
     def __len__(self) -> int:
-        return self.size
+        # mmengine's hooks ask the training data loader for its length (the
+        # end of an epoch, which iteration-based training never reaches).
+        return sys.maxsize if self.size is None else self.size
 
     def set_epoch(self, epoch: int) -> None:
         """Nothing to do: the order does not depend on the epoch."""
@@ -551,6 +573,15 @@ class BRNPAEpisodeTrainLoop(IterBasedTrainLoop):
 
     def run(self):
         sampler = getattr(self.dataloader, 'sampler', None)
+        if isinstance(sampler, BRNPAEpisodeSampler) and \
+                sampler.size is not None and \
+                sampler.size < self._max_iters * sampler.world_size:
+            print_log(
+                f'the {sampler.size} training episodes (num_episodes) repeat: '
+                f'{self._max_iters} iterations of {sampler.world_size} '
+                'process(es) draw more; set train_dataloader.dataset.'
+                'num_episodes=None for a new episode every time',
+                logger='current', level=logging.WARNING)
         if self._iter > 0 and isinstance(sampler, BRNPAEpisodeSampler):
             sampler.start = self._iter
             # A fresh iterator: the first one already asked for indices

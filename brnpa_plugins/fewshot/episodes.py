@@ -2,10 +2,11 @@
 
 A ``learn2learn.data.TaskDataset`` draws N classes (``NWays``), K + Q images
 of each (``KShots``), loads them (``LoadData``), relabels the classes 0..N-1
-(``RemapLabels``) and groups the images by class (``ConsecutiveLabels``);
+(``RemapLabels``), groups the images by class (``ConsecutiveLabels``) and,
+if asked, rotates them (``RandomClassRotation``, learn2learn's Omniglot);
 :func:`split_episode` then cuts each class into K support and Q query images.
 """
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -21,7 +22,8 @@ class Episode(NamedTuple):
     query_labels: Tensor
 
 
-def build_taskset(dataset, ways: int, shots: int, queries: int):
+def build_taskset(dataset, ways: int, shots: int, queries: int,
+                  class_rotations: Sequence[float] = ()):
     """Endless N-way (K + Q)-shot tasks over a ``MetaDataset``.
 
     Args:
@@ -29,6 +31,11 @@ def build_taskset(dataset, ways: int, shots: int, queries: int):
         ways (int): Classes per episode N.
         shots (int): Support images per class K.
         queries (int): Query images per class Q.
+        class_rotations (Sequence[float]): Rotations (degrees) for
+            learn2learn's ``RandomClassRotation``, last, as its Omniglot
+            benchmark has them; empty: no rotation. In learn2learn 0.2.0
+            every image of a task gets the rotation drawn for its last
+            class (its transforms bind the rotation late). Defaults to ().
     """
     from learn2learn.data import TaskDataset
     from learn2learn.data.transforms import (ConsecutiveLabels, KShots,
@@ -54,6 +61,10 @@ def build_taskset(dataset, ways: int, shots: int, queries: int):
         RemapLabels(dataset),
         ConsecutiveLabels(dataset),
     ]
+    if class_rotations:
+        from learn2learn.vision.transforms import RandomClassRotation
+        transforms.append(RandomClassRotation(
+            dataset, [float(d) for d in class_rotations]))
     return TaskDataset(dataset, task_transforms=transforms, num_tasks=-1)
 
 

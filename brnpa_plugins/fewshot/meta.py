@@ -10,15 +10,23 @@ trains the initial weights through the adaptation (second order unless
 :class:`BRNPAMetaLearner` has the interface of
 :class:`~brnpa_plugins.fewshot.BRNPAProtoNet`:
 ``learner(support, support_labels, query)`` returns the Q x W query logits
-after adaptation, and ``forward_with_maps`` the ranked maps too. So the
-episode functions of :mod:`~brnpa_plugins.fewshot.training`
-(``episode_loss``, ``train_episodes``, ``evaluate``) run it as they run the
-prototypical network, inside any training loop. The adaptation needs
+after adaptation, and ``forward_with_maps`` the ranked maps too. So
+:func:`~brnpa_plugins.fewshot.losses.episode_loss` and the engine's
+``BRNPAFewShotModel`` run it as they run the prototypical network, inside
+any training loop. The adaptation needs
 gradients even when the caller evaluates under ``torch.no_grad()``: it
 enables them for itself, first order and with the embedding frozen (ANIL)
 in eval mode, and returns logits without a graph.
+
+In eval mode the batch-norm layers normalise with the statistics of the
+batch they see (the support set while adapting, the queries when scoring
+them; both at once for ANIL's embedding), as in learn2learn's MAML and ANIL
+examples, which never switch their networks to eval mode; their running
+statistics are left as they were. ``eval_batch_norm='running'`` uses the
+running statistics instead (torch's eval mode).
 """
-from typing import NamedTuple, Optional
+import contextlib
+from typing import Iterator, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +37,34 @@ from ..core.checks import check_positive_int, reject_unknown_kwargs
 from .protonet import BRNPAProtoNet, EpisodeOutput
 
 ALGORITHMS = ('maml', 'anil')
+#: How batch norm normalises in eval mode: with the statistics of the batch
+#: (learn2learn's examples) or with the running statistics.
+EVAL_BATCH_NORMS = ('batch', 'running')
+
+
+@contextlib.contextmanager
+def batch_statistics(module: nn.Module) -> Iterator[None]:
+    """Batch-norm layers of ``module`` normalise with the statistics of
+    their input for a block, and keep their running statistics.
+
+    The layers are switched to training mode (only they: dropout stays as
+    it is) and their running statistics, which training mode updates, are
+    put back afterwards.
+    """
+    layers = [layer for layer in module.modules()
+              if isinstance(layer, nn.modules.batchnorm._BatchNorm)]
+    saved = [(layer.training, {name: buffer.clone() for name, buffer in
+                               layer.named_buffers(recurse=False)})
+             for layer in layers]
+    for layer in layers:
+        layer.train()
+    try:
+        yield
+    finally:
+        for layer, (training, buffers) in zip(layers, saved):
+            layer.train(training)
+            for name, value in buffers.items():
+                getattr(layer, name).copy_(value)
 
 
 class _EmbeddingHead(nn.Module):
@@ -73,6 +109,11 @@ class BRNPAMetaLearner(nn.Module):
             None uses ``adaptation_steps``.
         first_order (bool): Drop the second-order terms in training (eval
             is always first order). Defaults to False.
+        eval_batch_norm (str): In eval mode, ``'batch'`` normalises with
+            the statistics of each batch (the support set while adapting,
+            the queries when scoring), as learn2learn's examples do;
+            ``'running'`` with the running statistics. Defaults to
+            ``'batch'``.
     """
 
     def __init__(self,
@@ -82,7 +123,8 @@ class BRNPAMetaLearner(nn.Module):
                  inner_lr: float = 0.1,
                  adaptation_steps: int = 5,
                  eval_adaptation_steps: Optional[int] = None,
-                 first_order: bool = False):
+                 first_order: bool = False,
+                 eval_batch_norm: str = 'batch'):
         super().__init__()
         from learn2learn.algorithms import MAML
 
@@ -100,6 +142,10 @@ class BRNPAMetaLearner(nn.Module):
                                'eval_adaptation_steps', 'BRNPAMetaLearner: ')
         if not float(inner_lr) > 0:
             raise ValueError(f'meta.inner_lr must be > 0, got {inner_lr!r}')
+        if eval_batch_norm not in EVAL_BATCH_NORMS:
+            raise ValueError(f'meta.eval_batch_norm must be one of '
+                             f'{EVAL_BATCH_NORMS}, got {eval_batch_norm!r}')
+        self.eval_batch_norm = eval_batch_norm
         self.algorithm = algorithm
         self.ways = ways
         self.adaptation_steps = adaptation_steps
@@ -120,7 +166,8 @@ class BRNPAMetaLearner(nn.Module):
 
     def extra_repr(self) -> str:
         return (f'algorithm={self.algorithm!r}, ways={self.ways}, '
-                f'adaptation_steps={self.adaptation_steps}')
+                f'adaptation_steps={self.adaptation_steps}, '
+                f'eval_batch_norm={self.eval_batch_norm!r}')
 
     @property
     def learner(self) -> BRNPAProtoNet:
@@ -152,6 +199,13 @@ class BRNPAMetaLearner(nn.Module):
               query: Tensor) -> Adapted:
         """Adapt a clone on the support set and score the queries."""
         self._check_labels(support_labels)
+        if self.training or self.eval_batch_norm == 'running':
+            return self._adapt(support, support_labels, query)
+        with batch_statistics(self):
+            return self._adapt(support, support_labels, query)
+
+    def _adapt(self, support: Tensor, support_labels: Tensor,
+               query: Tensor) -> Adapted:
         training = torch.is_grad_enabled() and self.training
         steps = self.adaptation_steps if self.training else \
             self.eval_adaptation_steps

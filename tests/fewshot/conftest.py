@@ -5,6 +5,8 @@ import os
 import pytest
 import torch
 
+from brnpa_plugins.fewshot import tiny_data
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
@@ -18,12 +20,11 @@ def load_module(path: str, name: str):
     return module
 
 
-tiny_data = load_module(os.path.join(HERE, 'tiny_fewshot_data.py'),
-                        'tiny_fewshot_data')
 CONFIG_DIR = os.path.join(REPO, 'configs', 'fewshot')
 TINY_WIDTHS = (8, 16, 32, 64)
-#: The episodes of each data loader in the tiny runs.
-TINY_EPISODES = {'train': 8, 'val': 3, 'test': 3}
+#: The episodes of the validation and test data loaders in the tiny runs
+#: (training draws a new one every iteration).
+TINY_EPISODES = {'val': 3, 'test': 3}
 PRETRAIN = os.path.join(
     CONFIG_DIR, 'brnpa-pretrain_resnet12_1xb128-100e_mini-imagenet.py')
 ONE_SHOT = os.path.join(CONFIG_DIR,
@@ -35,7 +36,8 @@ FIVE_SHOT = os.path.join(CONFIG_DIR,
 def tiny_options(root, pretrain=False, max_iters=4, num_classes=8):
     """``--cfg-options`` that make a configs/fewshot config run in seconds
     on the tiny data (32 px, 15 images per class, 8 training classes):
-    tiny widths, 2-shot 2-query episodes, 3 validation and test episodes;
+    tiny widths, 2-shot 2-query episodes (a new training one every
+    iteration), 3 validation and test episodes;
     one pre-training epoch of batches of 40 images, or ``max_iters``
     episodes validated and checkpointed every 2; no pre-trained weights."""
     options = [f'model.learner.widths={TINY_WIDTHS}',
@@ -48,9 +50,11 @@ def tiny_options(root, pretrain=False, max_iters=4, num_classes=8):
                     f'{prefix}dataset.root={root}',
                     prefix + 'dataset.image_size=32']
         if not (pretrain and loader == 'train'):
-            options += [prefix + 'dataset.shots=2', prefix +
-                        'dataset.queries=2', f'{prefix}dataset.num_episodes='
-                        f'{TINY_EPISODES[loader]}']
+            options += [prefix + 'dataset.shots=2',
+                        prefix + 'dataset.queries=2']
+        if loader in TINY_EPISODES:
+            options.append(f'{prefix}dataset.num_episodes='
+                           f'{TINY_EPISODES[loader]}')
     if pretrain:
         return options + [
             'train_dataloader.batch_size=40', 'train_cfg.max_epochs=1',
@@ -70,14 +74,14 @@ def tiny_splits():
 def pickle_root(tmp_path_factory, tiny_splits):
     """learn2learn's mini-ImageNet pickles: mini-imagenet-cache-*.pkl."""
     return tiny_data.write_mini_imagenet(str(tmp_path_factory.mktemp('mini')),
-                               tiny_splits)
+                                         tiny_splits)
 
 
 @pytest.fixture(scope='session')
 def folder_root(tmp_path_factory, tiny_splits):
     """An image folder: {train,val,test}/<class>/<index>.png."""
-    return tiny_data.write_image_folder(str(tmp_path_factory.mktemp('folder')),
-                              tiny_splits)
+    return tiny_data.write_image_folder(
+        str(tmp_path_factory.mktemp('folder')), tiny_splits)
 
 
 @pytest.fixture(scope='session')

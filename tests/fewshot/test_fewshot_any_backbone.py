@@ -8,8 +8,7 @@ from torch import nn
 from brnpa_plugins.fewshot import (BRNPAProtoNet, FeatureMapBackbone,
                                    build_backbone, build_dataset,
                                    build_taskset, build_transform,
-                                   split_episode)
-from brnpa_plugins.fewshot.training import episode_loss
+                                   episode_loss, split_episode)
 from brnpa_plugins.backbones import backbone_families
 
 L2L_RESNET12 = 'learn2learn.vision.models.ResNet12Backbone'

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from brnpa_plugins.fewshot import ARCHITECTURES, FewShotBackbone
+from brnpa_plugins.fewshot import FewShotBackbone
+from brnpa_plugins.fewshot.backbones import ARCHITECTURES
 
 WIDTHS = (4, 6, 8, 10)
 

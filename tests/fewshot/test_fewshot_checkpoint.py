@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from brnpa_plugins.core import CheckpointError, atomic_save
-from brnpa_plugins.fewshot import (BRNPAProtoNet, learner_state,
-                                   load_learner_weights)
+from brnpa_plugins.fewshot import BRNPAProtoNet, load_learner_weights
+from brnpa_plugins.fewshot.checkpoint import learner_state
 
 TINY = dict(widths=(4, 6, 8, 10))
 

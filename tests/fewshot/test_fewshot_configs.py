@@ -53,8 +53,8 @@ def test_the_config_builds_and_names_its_inputs(name):
         logits = built(torch.rand(2, channels, 32, 32), mode='tensor')
         assert logits.shape == (2, model['num_classes'])
         return
-    assert cfg.train_dataloader.dataset.num_episodes >= \
-        cfg.train_cfg.max_iters
+    # learn2learn's protocol: a new training episode at every iteration.
+    assert cfg.train_dataloader.dataset.num_episodes is None
     if model['pretrained'] is not None:
         source, file = producer(model['pretrained'])
         assert source.model.type == 'BRNPAPretrainModel'

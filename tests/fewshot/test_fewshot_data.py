@@ -1,16 +1,18 @@
 import os
+import subprocess
+import sys
 
 import learn2learn as l2l
 import numpy as np
 import pytest
 import torch
 
-from brnpa_plugins.fewshot import (BENCHMARKS, build_dataset, build_taskset,
-                                   build_transform, check_root,
-                                   split_episode)
-from brnpa_plugins.fewshot.data import labels_to_indices
+from brnpa_plugins.fewshot import (build_dataset, build_taskset,
+                                   build_transform, split_episode, tiny_data)
+from brnpa_plugins.fewshot.data import (BENCHMARKS, check_root,
+                                        labels_to_indices)
 
-from .conftest import tiny_data
+from .conftest import REPO
 
 
 def test_learn2learn_reads_the_tiny_pickles(pickle_root):
@@ -147,3 +149,24 @@ def test_impossible_episodes_are_explained(pickle_root, kwargs, match):
     dataset = build_dataset('mini-imagenet', pickle_root, 'train')
     with pytest.raises(ValueError, match=match):
         build_taskset(dataset, **kwargs)
+
+
+def test_the_tiny_data_tool_writes_every_format(tmp_path):
+    """tools/make_tiny_fewshot_data.py, run as users run it."""
+    out = tmp_path / 'tiny'
+    tool = [sys.executable, f'{REPO}/tools/make_tiny_fewshot_data.py',
+            str(out), '--images-per-class', '4']
+    result = subprocess.run(tool, capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(out)) == sorted(tiny_data.FORMATS)
+    for benchmark, folder in (('mini-imagenet', 'pickle'),
+                              ('tiered-imagenet', 'tiered'),
+                              ('fc100', 'fc100'), ('cifarfs', 'cifarfs'),
+                              ('omniglot', 'omniglot'),
+                              ('folder', 'folder')):
+        check_root(benchmark, str(out / folder))
+    assert len(os.listdir(out / 'folder' / 'train' / 'n00000000')) == 4
+    again = subprocess.run(tool, capture_output=True, text=True, cwd=REPO)
+    assert again.returncode == 2 and 'exists already' in again.stderr
+    # Nothing half-written beside it.
+    assert os.listdir(tmp_path) == ['tiny']

@@ -19,8 +19,9 @@ from brnpa_plugins.fewshot.checkpoint import (learner_state,
 from brnpa_plugins.fewshot.engine import BRNPAEpisodeSampler
 from brnpa_plugins.fewshot.episodes import Episode
 from brnpa_plugins.fewshot.protonet import BRNPAProtoNet
-from brnpa_plugins.fewshot.training import build_distillation, episode_loss
+from brnpa_plugins.fewshot.losses import build_distillation, episode_loss
 
+from .test_fewshot_accuracy import episode_accuracies
 from .conftest import (CONFIG_DIR, ONE_SHOT as CONFIG, REPO, TINY_WIDTHS,
                        tiny_options)
 
@@ -108,19 +109,10 @@ def test_train_resume_and_test_in_percent(pickle_root, tmp_path, loop):
     assert metrics['fewshot/episodes'] == EPISODES['test_dataloader']
     assert 0 <= metrics['fewshot/ci95']
     # Percent of the queries the model gets right, episode by episode.
-    dataset = resumed.test_dataloader.dataset
-    learner = resumed.model.learner.eval()
-    accuracies = []
-    with torch.no_grad():
-        for index in range(len(dataset)):
-            item = dataset[index]
-            logits = learner(item['inputs']['support'],
-                             item['data_samples']['support_labels'],
-                             item['inputs']['query'])
-            labels = item['data_samples']['query_labels']
-            accuracies.append((logits.argmax(1) == labels).double().mean())
+    accuracies = episode_accuracies(resumed.model.learner,
+                                    resumed.test_dataloader.dataset)
     assert metrics['fewshot/accuracy'] == pytest.approx(
-        100 * torch.stack(accuracies).mean().item())
+        100 * sum(accuracies) / len(accuracies))
 
 
 #: Where each algorithm keeps its head and its embedding.
@@ -245,6 +237,42 @@ def test_the_sampler_strides_over_processes_and_resumes():
     sampler.start = 2
     indices = iter(sampler)
     assert [next(indices) for _ in range(2)] == [0, 2]
+
+
+def test_training_episodes_are_new_at_every_iteration(pickle_root):
+    """num_episodes=None (the configs' training default, learn2learn's
+    num_tasks=-1): every index is another episode, none repeats."""
+    dataset = BRNPAEpisodeDataset('mini-imagenet', pickle_root, 'train',
+                                  ways=3, shots=1, queries=1, image_size=8)
+    assert dataset.endless
+    sampler = BRNPAEpisodeSampler(dataset)
+    indices = iter(sampler)
+    assert [next(indices) for _ in range(12)] == list(range(12))
+    assert len(sampler) == sys.maxsize
+    far = dataset[10**6]['inputs']['support']
+    assert far.shape == (3, 3, 8, 8)
+    assert not torch.equal(far, dataset[0]['inputs']['support'])
+    # The same episode for the same index, as with a number of episodes.
+    finite = BRNPAEpisodeDataset('mini-imagenet', pickle_root, 'train',
+                                 ways=3, shots=1, queries=1, image_size=8,
+                                 num_episodes=4)
+    assert torch.equal(finite[3]['inputs']['query'],
+                       dataset[3]['inputs']['query'])
+    with pytest.raises(TypeError, match='set dataset.num_episodes'):
+        len(dataset)
+    with pytest.raises(IndexError):
+        dataset[-1]
+
+
+def test_a_pool_of_training_episodes_repeats_with_a_warning(pickle_root,
+                                                           tmp_path):
+    cfg = tiny_config(pickle_root, tmp_path, 4)
+    cfg.train_dataloader.dataset.num_episodes = 3
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    assert 'the 3 training episodes (num_episodes) repeat' in log
 
 
 def test_two_processes_through_tools_train_fewshot(pickle_root, tmp_path):

@@ -1,4 +1,5 @@
 """MAML and ANIL on BR-NPA embeddings through learn2learn.algorithms.MAML."""
+import copy
 import os
 
 import learn2learn as l2l
@@ -8,8 +9,9 @@ import torch.nn.functional as F
 
 from brnpa_plugins.fewshot import (BRNPAMetaLearner, BRNPAProtoNet,
                                    build_dataset, build_taskset,
-                                   build_transform, evaluate, split_episode,
-                                   train_episodes)
+                                   build_transform, episode_loss,
+                                   split_episode)
+from brnpa_plugins.fewshot.accuracy import query_accuracy
 
 from .conftest import CONFIG_DIR, tiny_options
 
@@ -44,7 +46,9 @@ def test_the_head_is_learn2learns_maml():
 
 
 def test_anil_takes_gradient_steps_on_the_head_only(episode):
-    model = learner('anil', inner_lr=0.5, adaptation_steps=1).eval()
+    # The running statistics: the embedding is that of eval mode.
+    model = learner('anil', inner_lr=0.5, adaptation_steps=1,
+                    eval_batch_norm='running').eval()
     with torch.no_grad():
         logits = model(episode.support, episode.support_labels,
                        episode.query)
@@ -66,7 +70,8 @@ def test_anil_takes_gradient_steps_on_the_head_only(episode):
 
 @pytest.mark.parametrize('algorithm', ['anil', 'maml'])
 def test_adaptation_lowers_the_support_loss(episode, algorithm):
-    model = learner(algorithm, inner_lr=0.05, adaptation_steps=3).eval()
+    model = learner(algorithm, inner_lr=0.05, adaptation_steps=3,
+                    eval_batch_norm='running').eval()
     support, labels = episode.support, episode.support_labels
     with torch.no_grad():
         unadapted = model.head(model.embed(support).features.flatten(1)) \
@@ -77,7 +82,8 @@ def test_adaptation_lowers_the_support_loss(episode, algorithm):
 
 
 def test_maml_adapts_the_embedding_too(episode):
-    model = learner('maml', inner_lr=0.5, adaptation_steps=1).eval()
+    model = learner('maml', inner_lr=0.5, adaptation_steps=1,
+                    eval_batch_norm='running').eval()
     out = model.forward_with_maps(episode.support, episode.support_labels,
                                   episode.query)
     with torch.no_grad():
@@ -100,15 +106,98 @@ def test_the_query_loss_trains_through_the_adaptation(episode, algorithm):
 
 
 @pytest.mark.parametrize('algorithm', ['anil', 'maml'])
-def test_the_episode_functions_run_it(taskset, algorithm):
+def test_the_episode_loss_trains_it_and_eval_mode_tests_it(taskset,
+                                                           algorithm):
     model = learner(algorithm, adaptation_steps=1, eval_adaptation_steps=2)
     optimizer = torch.optim.Adam(model.parameters(), 1e-3)
-    stats = train_episodes(model, taskset, 2, optimizer, num_episodes=2,
-                           progress=False)
-    assert 0 <= stats.accuracy <= 1
-    result = evaluate(model, taskset, 2, num_episodes=3, seed=0,
-                      progress=False)
-    assert result.episodes == 3 and 0 <= result.mean <= 1
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.train()
+    for _ in range(2):
+        loss, logits = episode_loss(model, split_episode(taskset.sample(), 2))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert logits.shape == (6, 3)
+    assert any(not torch.equal(value, model.state_dict()[name])
+               for name, value in before.items())
+    model.eval()
+    with torch.no_grad():
+        episode = split_episode(taskset.sample(), 2)
+        logits = model(episode.support, episode.support_labels,
+                       episode.query)
+    assert not logits.requires_grad
+    assert 0 <= query_accuracy(logits, episode.query_labels) <= 1
+
+
+def running_statistics(model):
+    return {name: buffer.clone() for name, buffer in model.named_buffers()
+            if 'running' in name or 'num_batches' in name}
+
+
+def learn2learn_maml(model, inner_lr, steps, episode):
+    """learn2learn's MAML example at meta-test: a copy of the network in
+    training mode (the example never calls eval()), cloned by
+    ``l2l.algorithms.MAML``, adapted on the support set, then run on the
+    queries."""
+    network = copy.deepcopy(model.maml.module).train()
+    learner = l2l.algorithms.MAML(network, lr=inner_lr).clone()
+    for _ in range(steps):
+        learner.adapt(F.cross_entropy(learner(episode.support),
+                                      episode.support_labels))
+    return learner(episode.query)
+
+
+def learn2learn_anil(model, inner_lr, steps, episode):
+    """learn2learn's ANIL example: the features of the whole task (support
+    and queries in one batch, training mode), then a clone of the head
+    adapted on the support features."""
+    features = copy.deepcopy(model.embedding).train()
+    data = features.embed(torch.cat([episode.support, episode.query])
+                          ).features.flatten(1)
+    support, query = data[:len(episode.support)], data[len(episode.support):]
+    learner = l2l.algorithms.MAML(copy.deepcopy(model.head.module),
+                                  lr=inner_lr).clone()
+    for _ in range(steps):
+        learner.adapt(F.cross_entropy(learner(support),
+                                      episode.support_labels))
+    return learner(query)
+
+
+@pytest.mark.parametrize('algorithm, reference', [
+    ('maml', learn2learn_maml), ('anil', learn2learn_anil)])
+def test_eval_mode_adapts_with_batch_statistics_as_learn2learn(
+        taskset, algorithm, reference):
+    torch.manual_seed(0)
+    model = BRNPAMetaLearner(BRNPAProtoNet(backbone='conv4',
+                                           widths=(4, 6, 8, 10),
+                                           num_parts=2),
+                             3, algorithm, inner_lr=0.5, adaptation_steps=1,
+                             eval_adaptation_steps=2)
+    model.train()  # running statistics that are not those of an episode
+    for _ in range(3):
+        episode = split_episode(taskset.sample(), 2)
+        model(episode.support, episode.support_labels, episode.query)
+    model.eval()
+    before = running_statistics(model)
+    episode = split_episode(taskset.sample(), 2)
+    with torch.no_grad():
+        logits = model(episode.support, episode.support_labels,
+                       episode.query)
+    expected = reference(model, 0.5, 2, episode)
+    torch.testing.assert_close(logits, expected.detach())
+    # The running statistics are left as they were (learn2learn's example
+    # updates them) and the model is still in eval mode.
+    after = running_statistics(model)
+    assert before.keys() == after.keys() and before
+    for name, value in before.items():
+        assert torch.equal(after[name], value), name
+    assert not any(module.training for module in model.modules())
+    # The running statistics give other logits.
+    model.eval_batch_norm = 'running'
+    with torch.no_grad():
+        running = model(episode.support, episode.support_labels,
+                        episode.query)
+    assert not torch.allclose(running, logits, atol=1e-3)
 
 
 def test_episodes_with_more_ways_than_the_head_are_refused(episode):
@@ -122,6 +211,8 @@ def test_episodes_with_more_ways_than_the_head_are_refused(episode):
     (dict(algorithm='reptile'), 'meta.algorithm must be one of'),
     (dict(inner_lr=0), 'meta.inner_lr must be > 0'),
     (dict(adaptation_steps=0), 'adaptation_steps must be a positive'),
+    (dict(eval_batch_norm='train'), r"meta.eval_batch_norm must be one of "
+     r"\('batch', 'running'\), got 'train'"),
 ])
 def test_bad_meta_options_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):

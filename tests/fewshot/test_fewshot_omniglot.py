@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from brnpa_plugins.fewshot import (BENCHMARKS, BRNPAProtoNet, build_dataset,
+from brnpa_plugins.fewshot import (BRNPAProtoNet, build_dataset,
                                    build_taskset, build_transform,
-                                   check_root, split_episode)
+                                   split_episode, tiny_data)
+from brnpa_plugins.fewshot.data import BENCHMARKS, check_root
 
-from .conftest import CONFIG_DIR, tiny_data, tiny_options
+from .conftest import CONFIG_DIR, tiny_options
 
 OMNIGLOT = os.path.join(CONFIG_DIR,
                         'brnpa-protonet_resnet12_omniglot_5way-1shot.py')

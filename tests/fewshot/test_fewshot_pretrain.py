@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from brnpa_plugins.core.io import load_checkpoint_file
-from brnpa_plugins.fewshot import (BRNPABaseClassDataset, BRNPAPretrainModel,
-                                   learner_state)
+from brnpa_plugins.fewshot import BRNPABaseClassDataset, BRNPAPretrainModel
+from brnpa_plugins.fewshot.checkpoint import learner_state
 
 from .conftest import CONFIG_DIR, TINY_WIDTHS, tiny_options
 

@@ -17,13 +17,14 @@ train_dataloader = dict(
     batch_size=1,
     num_workers=4,
     persistent_workers=True,
-    # Iteration t of process r trains episode t x processes + r, endlessly
-    # (modulo num_episodes: set it to at least max_iters x processes).
+    # Iteration t of process r trains episode t x processes + r.
     sampler=dict(type='BRNPAEpisodeSampler'),
     collate_fn=dict(type='brnpa_episode_collate'),
-    # Episode i is drawn with a seed made of (seed, i).
+    # Episode i is drawn with a seed made of (seed, i); num_episodes=None:
+    # a new episode at every iteration, as learn2learn's num_tasks=-1 (a
+    # number N: the same N episodes over and over).
     dataset=dict(type='BRNPAEpisodeDataset', split='train', augment=True,
-                 num_episodes=20000, seed=0, **episode, **data))
+                 num_episodes=None, seed=0, **episode, **data))
 val_dataloader = dict(
     batch_size=1,
     num_workers=4,

@@ -12,4 +12,4 @@ train_dataloader = dict(
     dataset=dict(type='BRNPABaseClassDataset', benchmark='omniglot',
                  root='data/omniglot', split='train',
                  class_split=(1100, 100, 423), channels=1, image_size=28,
-                 mean=(0.5, ), std=(0.5, ), augment=False))
+                 mean=(0.5, ), std=(0.5, ), invert=True, augment=False))

@@ -6,22 +6,26 @@ that learns colour and shape generalises to unseen classes: 18 classes
 (8 train, 5 validation, 5 test), each a different shape-colour pair,
 32 x 32 pixels.
 
-Run ``python tests/fewshot/tiny_fewshot_data.py OUT_DIR`` to write the
-mini-ImageNet pickles (``OUT_DIR/pickle``), an image folder
-(``OUT_DIR/folder``), tiered-ImageNet (``OUT_DIR/tiered``), FC100
-(``OUT_DIR/fc100``), CIFAR-FS (``OUT_DIR/cifarfs``, the raw archive layout)
-and Omniglot (``OUT_DIR/omniglot``, grey images) files.
+:func:`write_tiny_fewshot_data` (``tools/make_tiny_fewshot_data.py OUT_DIR``)
+writes all of them: the mini-ImageNet pickles (``OUT_DIR/pickle``), an
+image folder (``OUT_DIR/folder``), tiered-ImageNet (``OUT_DIR/tiered``),
+FC100 (``OUT_DIR/fc100``), CIFAR-FS (``OUT_DIR/cifarfs``, the raw archive
+layout) and Omniglot (``OUT_DIR/omniglot``, grey images); each folder is a
+dataset ``root`` of ``docs/fewshot.md``. The tests read the same data.
 """
-import argparse
 import io
 import os
 import pickle
+import shutil
+import tempfile
+from typing import Dict
 
 import numpy as np
 from PIL import Image
 
+from .data import DEFAULT_SPLIT_DIRS, SHORT_SPLITS
+
 SPLIT_CLASSES = {'train': 8, 'validation': 5, 'test': 5}
-FOLDER_SPLITS = {'train': 'train', 'validation': 'val', 'test': 'test'}
 COLOURS = np.array([[230, 40, 40], [40, 200, 60], [50, 80, 230]],
                    dtype=np.float64)
 NUM_SHAPES = 6
@@ -116,7 +120,7 @@ def write_tiered_imagenet(root: str, splits) -> str:
             stream = io.BytesIO()
             Image.fromarray(image).save(stream, format='PNG')
             encoded.append(stream.getvalue())
-        short = FOLDER_SPLITS[mode]
+        short = SHORT_SPLITS[mode]
         for name, data in ((f'{short}_images_png.pkl', encoded),
                            (f'{short}_labels.pkl',
                             {'label_specific': labels})):
@@ -132,7 +136,7 @@ def write_fc100(root: str, splits) -> str:
     first = 0
     for mode, classes in splits.items():
         images, labels = _split_arrays(classes)
-        path = os.path.join(root, f'FC100_{FOLDER_SPLITS[mode]}.pickle')
+        path = os.path.join(root, f'FC100_{SHORT_SPLITS[mode]}.pickle')
         with open(path, 'wb') as stream:
             pickle.dump({'data': images, 'labels': (3 * (labels + first)
                                                     ).tolist()}, stream)
@@ -144,7 +148,7 @@ def write_image_folder(root: str, splits) -> str:
     """Write ``root/{train,val,test}/<class>/<index>.png``."""
     for mode, classes in splits.items():
         for name, images in classes:
-            directory = os.path.join(root, FOLDER_SPLITS[mode], name)
+            directory = os.path.join(root, DEFAULT_SPLIT_DIRS[mode], name)
             os.makedirs(directory, exist_ok=True)
             for index, image in enumerate(images):
                 Image.fromarray(image).save(
@@ -167,7 +171,7 @@ def write_cifarfs_raw(root: str, splits) -> str:
             for index, image in enumerate(images):
                 Image.fromarray(image).save(
                     os.path.join(directory, f'{index:03d}.png'))
-        with open(os.path.join(lists, f'{FOLDER_SPLITS[mode]}.txt'),
+        with open(os.path.join(lists, f'{SHORT_SPLITS[mode]}.txt'),
                   'w') as stream:
             stream.write(''.join(f'{name}\n' for name, _ in classes))
     return root
@@ -208,20 +212,50 @@ def write_omniglot(root: str, splits) -> str:
     return root
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('out_dir')
-    parser.add_argument('--images-per-class', type=int, default=15)
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-    splits = make_splits(args.images_per_class, seed=args.seed)
-    write_mini_imagenet(os.path.join(args.out_dir, 'pickle'), splits)
-    write_image_folder(os.path.join(args.out_dir, 'folder'), splits)
-    write_tiered_imagenet(os.path.join(args.out_dir, 'tiered'), splits)
-    write_fc100(os.path.join(args.out_dir, 'fc100'), splits)
-    write_cifarfs_raw(os.path.join(args.out_dir, 'cifarfs'), splits)
-    write_omniglot(os.path.join(args.out_dir, 'omniglot'), splits)
+#: The sub-folder of each format under the folder of
+#: :func:`write_tiny_fewshot_data`, with its writer.
+FORMATS = {
+    'pickle': write_mini_imagenet,
+    'folder': write_image_folder,
+    'tiered': write_tiered_imagenet,
+    'fc100': write_fc100,
+    'cifarfs': write_cifarfs_raw,
+    'omniglot': write_omniglot,
+}
 
 
-if __name__ == '__main__':
-    main()
+def write_tiny_fewshot_data(out_dir: str, images_per_class: int = 15,
+                            seed: int = 0) -> Dict[str, str]:
+    """Write every format of :data:`FORMATS` under ``out_dir``.
+
+    The files are written into a hidden folder next to ``out_dir``, renamed
+    to ``out_dir`` once complete: an interrupted run leaves nothing there.
+
+    Args:
+        out_dir: A folder that does not exist yet.
+        images_per_class: Images of each of the 18 classes (at least the
+            shots plus queries of the episodes to draw).
+        seed: Seed of the images.
+
+    Returns:
+        The dataset root of each format, keyed as in :data:`FORMATS`.
+    """
+    if not isinstance(images_per_class, int) or images_per_class < 1:
+        raise ValueError('images_per_class must be a positive integer, got '
+                         f'{images_per_class!r}')
+    out_dir = os.path.abspath(out_dir)
+    if os.path.exists(out_dir):
+        raise FileExistsError(f'{out_dir} exists already; choose a new '
+                              'folder (or remove it).')
+    splits = make_splits(images_per_class, seed=seed)
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f'.{os.path.basename(out_dir)}-',
+                               dir=parent)
+    try:
+        for name, write in FORMATS.items():
+            write(os.path.join(staging, name), splits)
+        os.rename(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {name: os.path.join(out_dir, name) for name in FORMATS}
