@@ -14,7 +14,10 @@ batch, for the class each model predicts:
   class's probability when that object is removed);
 - elsewhere, the pointing game on annotated part locations;
 - optionally, model-parameter randomisation (the similarity of a method's
-  maps on the model and on its re-initialised copy).
+  maps on the model and on re-initialised copies of it, several draws);
+- the untrained network's maps as control rows (the same methods on
+  re-initialised copies), beside the model-free controls: the validity
+  check fails the benchmark when any control reaches the oracle.
 
 Nothing here knows an ecosystem: the caller hands over normalised images,
 the models, the ground truth and the re-rendered scenes; the OpenMMLab
@@ -60,6 +63,14 @@ class Row(NamedTuple):
     model: str  # key of the models
     method: str  # a registered saliency method
     seeds: int = 1  # the row is the mean of this many seeds of the method
+    #: the method explains re-initialised copies of the model (one per
+    #: seed) instead of the model: what the maps show without training
+    untrained: bool = False
+
+    @property
+    def is_control(self) -> bool:
+        """Whether the row is a map every explanation must beat."""
+        return self.untrained or saliency_methods()[self.method].control
 
 
 def default_controls(has_truth: bool) -> List[str]:
@@ -73,7 +84,8 @@ def build_rows(explained: Mapping[str, Sequence[str]],
                reference: str,
                controls: Sequence[str],
                random_seeds: int = 1,
-               has_truth: bool = False) -> List[Row]:
+               has_truth: bool = False,
+               untrained_draws: int = 0) -> List[Row]:
     """The rows of a report, labelled by the methods' records.
 
     Args:
@@ -85,6 +97,9 @@ def build_rows(explained: Mapping[str, Sequence[str]],
             takes ``seed``, e.g. ``random``) is averaged over.
         has_truth: whether the dataset has ground truth; controls that read
             it are refused without.
+        untrained_draws: with k > 0, each method of the reference model is
+            also a control row: its maps on k re-initialised copies of the
+            model (the untrained network), averaged per image.
 
     Raises:
         ValueError: a method is unknown, a control is not a control, or a
@@ -111,6 +126,11 @@ def build_rows(explained: Mapping[str, Sequence[str]],
         seeds = random_seeds if method.accepts('seed') else 1
         label = method.label + (f' ({seeds} seeds)' if seeds > 1 else '')
         rows.append(Row(label, reference, name, seeds))
+    if untrained_draws:
+        rows += [Row(f'{row.label} (untrained network, {untrained_draws} '
+                     'draws)', reference, row.method, untrained_draws,
+                     untrained=True)
+                 for row in rows[:len(explained[reference])]]
     return rows
 
 
@@ -132,6 +152,8 @@ class Options(NamedTuple):
     blur_kernel: Optional[int] = None
     tolerance: float = 15.0  # pointing radius in input pixels
     sanity: bool = False  # model-parameter randomisation
+    #: re-initialised copies the randomisation compares with (mean per image)
+    sanity_draws: int = 3
     seed: int = 0
     #: method name -> keyword arguments given to it (e.g. RISE's num_masks)
     method_options: Mapping[str, Mapping[str, Any]] = {}
@@ -242,7 +264,9 @@ class Evaluation:
         self.curves = defaultdict(lambda: defaultdict(list))
         self.correct = defaultdict(list)
         self.image_ids: List[str] = []
-        self.randomised: Dict[str, nn.Module] = {}
+        self.randomised: Dict[tuple, nn.Module] = {}
+        #: row label -> per draw, the randomisation scores of each batch
+        self.draws = defaultdict(lambda: defaultdict(list))
         self.done = 0  # images scored so far
         self.stride: Optional[int] = None
 
@@ -300,37 +324,48 @@ class Evaluation:
         self.image_ids += list(batch.image_ids)
         self.done += size
 
+    def _randomised(self, name: str, seed: int) -> nn.Module:
+        """The re-initialised copy ``seed`` of model ``name`` (cached)."""
+        key = (name, seed)
+        if key not in self.randomised:
+            self.randomised[key] = gt.randomised_copy(self.models[name], seed)
+        return self.randomised[key]
+
     def _score(self, row: Row, batch: Batch, index: Tensor, perturb: Tensor,
                targets: Tensor, drops: Optional[Tensor], seed: int):
-        model = self.models[row.model]
+        scored = self.models[row.model]  # the model the maps are scored on
+        explained = (self._randomised(row.model, seed) if row.untrained
+                     else scored)
         method = self.methods[row.method]
         images = batch.images[index]
         truth = _take(batch.truth, index)
-        context = self._context(model, row.method, truth, seed, images)
-        saliency = compute_saliency(row.method, model, images, targets,
+        context = self._context(explained, row.method, truth, seed, images)
+        saliency = compute_saliency(row.method, explained, images, targets,
                                     **context)
         scores, curves = score_maps(
-            model, images, saliency, targets, self.options, perturb, truth,
+            scored, images, saliency, targets, self.options, perturb, truth,
             _take(drops, index), _take(batch.part_points, index))
         if seed == self.options.seed:
             for mode, values in curves.items():
                 self.curves[row.label][mode].append(values)
         if truth is not None and method.attention:
             maps = ranked_part_maps(attention_output(
-                model, images, context.get('attention_layer')))
+                explained, images, context.get('attention_layer')))
             if maps.shape[1] > 1:
                 scores['gt_coverage'] = gt.part_coverage(
                     maps, truth, tuple(images.shape[-2:])).numpy()
-        if self.options.sanity and not method.control:
-            if row.model not in self.randomised:
-                self.randomised[row.model] = gt.randomised_copy(
-                    model, self.options.seed)
-            randomised = self.randomised[row.model]
-            other = compute_saliency(
-                row.method, randomised, images, targets,
-                **dict(context, **self.context_of(randomised)))
-            scores['randomisation'] = gt.map_similarity(saliency,
-                                                         other).numpy()
+        if self.options.sanity and not row.is_control and \
+                seed == self.options.seed:
+            draws = []
+            for draw in range(self.options.sanity_draws):
+                randomised = self._randomised(row.model,
+                                              self.options.seed + draw)
+                other = compute_saliency(
+                    row.method, randomised, images, targets,
+                    **dict(context, **self.context_of(randomised)))
+                draws.append(gt.map_similarity(saliency, other).numpy())
+                self.draws[row.label][draw].append(draws[-1])
+            scores['randomisation'] = np.mean(draws, axis=0)
         return scores
 
     def results(self):
@@ -344,25 +379,41 @@ class Evaluation:
                     for name, v in self.correct.items()}
         return scores, curves, accuracy
 
+    def randomisation_draws(self) -> Dict[str, List[float]]:
+        """Row label -> the mean randomisation score of each draw (one
+        re-initialised copy each): their spread says how much one draw
+        decides."""
+        return {label: [float(np.nanmean(np.concatenate(values)))
+                        for _, values in sorted(draws.items())]
+                for label, draws in self.draws.items()}
+
 
 def validity_checks(scores, rows: Sequence[Row]) -> List[dict]:
-    """Does the oracle beat the anti-oracle and the model-free map?"""
-    labels = {row.method: row.label for row in rows if row.seeds == 1}
-    oracle = labels.get('oracle')
+    """Does the oracle beat every other control on every headline metric?
+
+    The other controls are the anti-oracle, the maps that use no model
+    (random, Gaussian, colour saturation, a detector of the benchmark's own
+    cue, any control a plugin registers) and the untrained network's maps.
+    When one of them reaches the oracle on a metric, that metric cannot
+    tell an explanation of the model from a map that does not need it: the
+    benchmark fails.
+    """
+    oracle = next((row.label for row in rows if row.method == 'oracle'
+                   and not row.untrained), None)
     if oracle is None:
         return []
     checks = []
-    for other in ('anti-oracle', 'saturation'):
-        if other not in labels:
+    for row in rows:
+        if not row.is_control or row.label == oracle:
             continue
         for metric in HEADLINE_METRICS:
             if metric not in scores[oracle] or metric not in scores[
-                    labels[other]]:
+                    row.label]:
                 continue
             a = float(np.nanmean(scores[oracle][metric]))
-            b = float(np.nanmean(scores[labels[other]][metric]))
+            b = float(np.nanmean(scores[row.label][metric]))
             better = a > b if HIGHER[metric] else a < b
-            checks.append(dict(metric=metric, control=labels[other],
+            checks.append(dict(metric=metric, control=row.label,
                                oracle=a, other=b, passed=bool(better)))
     return checks
 
@@ -372,9 +423,10 @@ def validity_text(checks: List[dict]) -> str:
     if not checks:
         return ''
     failed = [c for c in checks if not c['passed']]
-    lines = ['', 'Benchmark validity (the oracle must beat the anti-oracle '
-             'and the model-free map on every headline metric): '
-             + ('PASSED' if not failed else 'FAILED') + '.', '']
+    lines = ['', 'Benchmark validity (the oracle must beat every other '
+             'control, model-free or untrained, on every headline metric): '
+             + ('PASSED' if not failed else
+                f'FAILED on {len(failed)} of {len(checks)} checks') + '.', '']
     for c in checks:
         mark = 'ok' if c['passed'] else 'FAILED'
         lines.append(f'- {c["metric"]}: oracle {c["oracle"]:.3f} vs '

@@ -99,11 +99,19 @@ def role_mask(truth: GroundTruth, image_size: Tuple[int, int],
 
 
 def _mass(saliency: Tensor, image_size: Tuple[int, int]) -> Tensor:
-    """The maps upsampled to the image, negatives clipped: B x H x W."""
+    """The maps upsampled to the image, each shifted so that its minimum is
+    0: B x H x W.
+
+    Shares of this mass do not depend on a map's offset or scale, so every
+    method is scored on the same normalisation (a min-max one): a map that
+    is a constant plus its signal (RISE's probabilities, a softmax) is not
+    diluted by the constant, nor a map with negative values clipped.
+    """
     if saliency.dim() != 3:
         raise ValueError(f'saliency must be B x h x w, got shape '
                          f'{tuple(saliency.shape)}')
-    return upsample(saliency.detach().float(), tuple(image_size)).clamp_min(0)
+    mass = upsample(saliency.detach().float(), tuple(image_size))
+    return mass - mass.flatten(1).amin(dim=1)[:, None, None]
 
 
 def decisive_pointing(saliency: Tensor, truth: GroundTruth,

@@ -5,7 +5,8 @@
         [--cnn-config CONFIG --cnn-checkpoint CKPT --cnn-methods gradcam ...]
         [--attention-model NAME CONFIG CHECKPOINT] ...
         [--num-images N] [--perturbation-images P] [--max-steps 196]
-        [--random-seeds 10] [--method-option rise.num_masks=4000] [--sanity]
+        [--random-seeds 10] [--method-option rise.num_masks=4000]
+        [--untrained-draws 3] [--sanity] [--sanity-draws 3]
         [--batch-size 64] [--out-dir DIR] [--device cpu]
 
 The model of CONFIG / CHECKPOINT (the reference row) and each
@@ -118,6 +119,13 @@ def parse_args(argv=None):
                         help='seeds a seeded control (random) averages over')
     parser.add_argument('--sanity', action='store_true',
                         help='model-parameter randomisation check')
+    parser.add_argument('--sanity-draws', type=int, default=3,
+                        help='re-initialised copies the randomisation '
+                        'check averages over (default: 3)')
+    parser.add_argument('--untrained-draws', type=int, default=3,
+                        help="control rows: the main model's methods on this "
+                        'many re-initialised copies of it (default: 3; 0: '
+                        'none)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the image subset, seeded methods and '
                         'the randomised weights')
@@ -134,7 +142,10 @@ def parse_args(argv=None):
     if bool(args.cnn_config) != bool(args.cnn_checkpoint):
         parser.error('--cnn-config and --cnn-checkpoint go together')
     check_positive_options(parser, args, ('num_images', 'perturbation_images',
-                                          'random_seeds'))
+                                          'random_seeds', 'sanity_draws'))
+    if args.untrained_draws < 0:
+        parser.error(f'--untrained-draws must be >= 0, got '
+                     f'{args.untrained_draws}')
     from ..evaluation.methods import saliency_methods
     known = saliency_methods()
     methods = args.methods + (args.cnn_methods if args.cnn_config else []) \
@@ -316,6 +327,12 @@ def write_report(out_dir: str, evaluation: Evaluation, rows, tolerance,
                   'per-image value is the mean of the seeds, so their rates '
                   'are fractions with Student-t intervals and Wilcoxon '
                   'tests.\n')
+    draws = evaluation.randomisation_draws()
+    if draws:
+        table += ('\nRandomisation, the mean of each draw (one re-initialised '
+                  'copy each): ' + '; '.join(
+                      f'{label} ' + ', '.join(f'{v:.3f}' for v in values)
+                      for label, values in draws.items()) + '.\n')
     accuracy_text = ', '.join(f'{name} {value:.3f}'
                               for name, value in accuracy.items())
     table += (f'\nTest accuracy on these {evaluation.done} images: '
@@ -328,9 +345,10 @@ def write_report(out_dir: str, evaluation: Evaluation, rows, tolerance,
                       per_image_csv(scores, evaluation.image_ids))
     summary = dict(
         images=evaluation.done, accuracy=accuracy, reference=reference,
-        tolerance_px=tolerance, validity=checks,
+        tolerance_px=tolerance, validity=checks, randomisation_draws=draws,
         methods={row.label: dict(model=row.model, method=row.method,
-                                 seeds=row.seeds) for row in rows},
+                                 seeds=row.seeds, untrained=row.untrained)
+                 for row in rows},
         rows=[row._asdict() for row in summary_rows])
     atomic_write_json(os.path.join(out_dir, 'summary.json'), summary,
                       default=float)
@@ -364,7 +382,7 @@ def main(argv=None) -> None:
                 else args.controls)
     try:
         rows = build_rows(explained, args.name, controls, args.random_seeds,
-                          has_truth)
+                          has_truth, args.untrained_draws)
     except ValueError as error:
         raise SystemExit(f'error: {error}') from None
     models = {args.name: load_model(args.config, args.checkpoint,
@@ -378,7 +396,8 @@ def main(argv=None) -> None:
     for method, key, value in args.method_option:
         method_options.setdefault(method, {})[key] = value
     options = Options(args.max_steps, args.batch_size, args.blur_kernel,
-                      tolerance, args.sanity, args.seed, method_options)
+                      tolerance, args.sanity, args.sanity_draws, args.seed,
+                      method_options)
     evaluation = Evaluation(models, rows, args.name, options,
                             benchmark_context)
     to_batch = MMPretrainBatches(

@@ -140,9 +140,54 @@ def checks_for(oracle: float, saturation: float):
 def test_validity_fails_when_a_model_free_map_reaches_the_oracle():
     assert 'gt_energy' in HEADLINE_METRICS
     passed = checks_for(oracle=0.9, saturation=0.3)
+    assert [c['control'] for c in passed] == [
+        'anti-oracle', 'colour saturation (no model)']
     assert [c['passed'] for c in passed] == [True, True]
     assert 'PASSED' in validity_text(passed)
     failed = checks_for(oracle=0.9, saturation=0.95)
     assert [c['passed'] for c in failed] == [True, False]
     assert 'FAILED' in validity_text(failed)
     assert validity_text([]) == ''
+
+
+def test_untrained_network_rows_are_controls_of_several_draws():
+    rows = build_rows({'M': ['attention', 'norm'], 'CNN': ['gradcam']}, 'M',
+                      ['oracle'], has_truth=True, untrained_draws=3)
+    untrained = [row for row in rows if row.untrained]
+    assert [row.label for row in untrained] == [
+        'M (untrained network, 3 draws)',
+        'M norm map (untrained network, 3 draws)']
+    assert all(row.is_control and row.seeds == 3 for row in untrained)
+    assert not rows[0].is_control and rows[-3].is_control  # the oracle
+
+
+def test_untrained_rows_and_randomisation_draws_are_scored():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, 4, 1),
+                                torch.nn.ReLU(), torch.nn.Flatten(1),
+                                torch.nn.Linear(64, 3)).eval()
+    rows = build_rows({'M': ['norm']}, 'M', [], untrained_draws=2)
+    evaluation = Evaluation({'M': model}, rows, 'M',
+                            Options(max_steps=2, sanity=True, sanity_draws=3),
+                            lambda m: dict(feature_layer=FeatureLayer(m[0])))
+    images = torch.rand(4, 3, 16, 16)
+    evaluation.run_batch(Batch(images, torch.zeros(4, dtype=torch.long),
+                               list('abcd')), np.ones(4, dtype=bool))
+    scores, _, _ = evaluation.results()
+    draws = evaluation.randomisation_draws()
+    assert list(draws) == ['M norm map'] and len(draws['M norm map']) == 3
+    assert np.isclose(np.mean(draws['M norm map']),
+                      np.nanmean(scores['M norm map']['randomisation']))
+    # the untrained rows are not randomised again, and differ from the model
+    untrained = scores['M norm map (untrained network, 2 draws)']
+    assert 'randomisation' not in untrained
+    assert not np.allclose(untrained['dauc'], scores['M norm map']['dauc'])
+
+
+def test_energy_ignores_a_map_offset():
+    truth = truth_of(1)
+    signal = torch.zeros(1, 16, 16)
+    signal[:, :4, :4] = 1
+    for offset in (0.0, 0.5, -3.0):
+        energy = gt.decisive_energy(signal * 0.1 + offset, truth, (16, 16))
+        assert torch.allclose(energy, torch.ones(1))
