@@ -221,8 +221,8 @@ def score_maps(model: nn.Module, images: Tensor, saliency: Tensor,
                                                  image_size).numpy()
         if drops is not None:
             mass = gt.object_mass(saliency, truth, image_size)
-            scores['gt_faithfulness'] = gt.rank_correlation(mass,
-                                                            drops).numpy()
+            scores['gt_faithfulness'] = gt.rank_correlation(
+                mass, gt.tie_small_drops(drops)).numpy()
     elif part_points is not None:
         scores['pointing'] = pointing_game(saliency.cpu(), part_points,
                                            image_size,

@@ -13,7 +13,8 @@ removing it:
 - :func:`object_mass` and :func:`intervention_drops` feed
   :func:`rank_correlation`, the per-image Spearman correlation between the
   mass a map puts on each object and the drop of the explained class's
-  probability when that object is removed (part-level faithfulness);
+  probability when that object is removed (part-level faithfulness; drops
+  below :data:`DROP_TIE` are tied, :func:`tie_small_drops`);
 - :func:`randomised_copy` and :func:`map_similarity`: the model-parameter
   randomisation check (Adebayo et al., 2018): maps of a trained network and
   of the same network with re-initialised weights should differ.
@@ -228,6 +229,19 @@ def intervention_drops(model: nn.Module, images: Tensor, variants: Tensor,
     if valid is not None:
         drops = drops.masked_fill(~valid.cpu(), float('nan'))
     return drops
+
+
+#: Probability drops smaller than this (in absolute value) are noise: they
+#: are tied at 0 before faithfulness ranks the objects, so that the order of
+#: the distractors' near-zero drops does not count.
+DROP_TIE = 0.01
+
+
+def tie_small_drops(drops: Tensor, tie: float = DROP_TIE) -> Tensor:
+    """``drops`` with every entry of absolute value below ``tie`` set to 0
+    (NaN kept). An image where no object's removal moves the probability by
+    ``tie`` becomes constant, and its faithfulness is not defined (NaN)."""
+    return torch.where(drops.abs() < tie, torch.zeros_like(drops), drops)
 
 
 def rank_correlation(first: Tensor, second: Tensor) -> Tensor:

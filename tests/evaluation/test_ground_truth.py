@@ -7,7 +7,7 @@ from torch import nn
 from brnpa_plugins.evaluation.ground_truth import (
     GroundTruth, box_masks, decisive_energy, decisive_pointing,
     intervention_drops, map_similarity, object_mass, part_coverage,
-    randomised_copy, rank_correlation)
+    randomised_copy, rank_correlation, tie_small_drops)
 
 SIZE = (16, 16)
 
@@ -95,6 +95,27 @@ def test_rank_correlation_matches_scipy_and_handles_nan_and_ties():
         assert rho[row] == pytest.approx(expected, abs=1e-6)
     constant = rank_correlation(torch.ones(1, 4), torch.arange(4.)[None])
     assert torch.isnan(constant).all()
+
+
+def test_noise_drops_are_tied_so_their_order_does_not_count():
+    # three decisive objects matter, three distractors move the probability
+    # by noise only; a map that ranks the distractors in the reverse order
+    # of their noise scores as well as one that ranks them in order
+    drops = torch.tensor([[0.5, 0.3, 0.4, 0.004, -0.002, 0.001, float('nan')]])
+    in_order = torch.tensor([[5., 3., 4., 2.5, 0.5, 1.5, 0.]])
+    reversed_noise = torch.tensor([[5., 3., 4., 0.5, 2.5, 1.5, 0.]])
+    tied = tie_small_drops(drops)
+    assert tied[0, 3:6].eq(0).all() and torch.isnan(tied[0, 6])
+    assert tied[0, :3].equal(drops[0, :3])
+    raw = rank_correlation(in_order, drops) - rank_correlation(
+        reversed_noise, drops)
+    assert raw.abs().item() > 0.1  # untied, the noise order counts
+    assert rank_correlation(in_order, tied).item() == pytest.approx(
+        rank_correlation(reversed_noise, tied).item())
+    # no object matters: faithfulness is not defined for the image
+    quiet = tie_small_drops(torch.tensor([[0.005, -0.003, 0.002]]))
+    assert torch.isnan(rank_correlation(torch.tensor([[3., 2., 1.]]),
+                                        quiet)).all()
 
 
 class Brightness(nn.Module):
