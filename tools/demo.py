@@ -79,9 +79,9 @@ def parse_args(argv=None):
                         help='training seeds (each trains both models)')
     parser.add_argument('--epochs', type=int, default=None,
                         help="override the configs' max_epochs")
-    parser.add_argument('--perturbation-images', type=int, default=32,
-                        help='test images scored by deletion/insertion '
-                        '(every metric but those uses all test images)')
+    parser.add_argument('--perturbation-images', type=int, default=None,
+                        help='test images scored by deletion/insertion and '
+                        'RISE (default: all of them)')
     parser.add_argument('--max-steps', type=int, default=24,
                         help='deletion/insertion steps per image')
     parser.add_argument('--rise-masks', type=int, default=300)
@@ -190,10 +190,11 @@ def evaluate(args, seed_dir, checkpoint, cnn_checkpoint, others):
         '--methods', 'attention', 'attention-all', 'norm', *extra,
         '--cnn-config', args.cnn_config, '--cnn-checkpoint', cnn_checkpoint,
         '--cnn-name', 'GAP CNN', '--cnn-methods', *args.cnn_methods,
-        '--perturbation-images', str(args.perturbation_images),
         '--max-steps', str(args.max_steps),
         '--method-option', f'rise.num_masks={args.rise_masks}',
         '--random-seeds', str(args.random_seeds), '--sanity',
+        *([] if args.perturbation_images is None else
+          ['--perturbation-images', str(args.perturbation_images)]),
         '--data-root', args.data_root, '--out-dir', report_dir)
     with open(os.path.join(report_dir, 'summary.json')) as stream:
         return report_dir, json.load(stream)

@@ -45,9 +45,11 @@ from .scoring import predict
 #: Whether a higher value is better, for every metric a report can hold.
 HIGHER = dict(HIGHER_IS_BETTER, gt_pointing=True, gt_energy=True,
               gt_coverage=True, gt_faithfulness=True, pointing=True,
-              randomisation=False)
+              randomisation=False, shortcut_pointing=True,
+              shortcut_energy=True)
 #: Metrics that are 0/1 per image (exact intervals, McNemar tests).
-RATE_METRICS = ('gt_pointing', 'pointing', 'avg_increase')
+RATE_METRICS = ('gt_pointing', 'pointing', 'avg_increase',
+                'shortcut_pointing')
 #: Metrics on which the oracle must beat the anti-oracle and the model-free
 #: map for the benchmark to be valid.
 HEADLINE_METRICS = ('gt_pointing', 'gt_energy', 'gt_faithfulness', 'dauc',
@@ -171,6 +173,9 @@ class Batch(NamedTuple):
             object k removed (for the faithfulness by intervention), or None.
         part_points: without ground truth, per image the K x 2 annotated
             part locations (x, y) in input pixels, or None.
+        shortcut: a planted shortcut's region per image, as ground truth
+            with one "decisive" box (none where the image has no shortcut),
+            or None.
     """
     images: Tensor
     labels: Tensor
@@ -178,6 +183,7 @@ class Batch(NamedTuple):
     truth: Optional[gt.GroundTruth] = None
     variants: Optional[Mapping[str, Tensor]] = None
     part_points: Optional[List[np.ndarray]] = None
+    shortcut: Optional[gt.GroundTruth] = None
 
 
 def score_maps(model: nn.Module, images: Tensor, saliency: Tensor,
@@ -185,7 +191,8 @@ def score_maps(model: nn.Module, images: Tensor, saliency: Tensor,
                perturb: Optional[Tensor] = None,
                truth: Optional[gt.GroundTruth] = None,
                drops: Optional[Tensor] = None,
-               part_points: Optional[List[np.ndarray]] = None):
+               part_points: Optional[List[np.ndarray]] = None,
+               shortcut: Optional[gt.GroundTruth] = None):
     """Every per-image score of ``saliency`` (B x h x w) on one batch.
 
     Args:
@@ -194,6 +201,8 @@ def score_maps(model: nn.Module, images: Tensor, saliency: Tensor,
         truth, drops: the known evidence and, per image and object, the
             class probability's drop when the object is removed.
         part_points: annotated part locations, for the pointing game.
+        shortcut: a planted shortcut's boxes: does the map reveal it
+            (pointing and energy on its region, NaN without one)?
 
     Returns:
         (metric -> float array[B], NaN where not scored; perturbation curve
@@ -227,6 +236,13 @@ def score_maps(model: nn.Module, images: Tensor, saliency: Tensor,
         scores['pointing'] = pointing_game(saliency.cpu(), part_points,
                                            image_size,
                                            options.tolerance).numpy()
+    if shortcut is not None:
+        scores['shortcut_pointing'] = gt.decisive_pointing(
+            saliency, shortcut, image_size, options.tolerance).numpy()
+        energy = gt.decisive_energy(saliency, shortcut, image_size)
+        planted = shortcut.decisive.any(dim=1).to(energy.device)
+        scores['shortcut_energy'] = torch.where(
+            planted, energy, torch.full_like(energy, float('nan'))).numpy()
     return scores, curves
 
 
@@ -344,7 +360,8 @@ class Evaluation:
                                     **context)
         scores, curves = score_maps(
             scored, images, saliency, targets, self.options, perturb, truth,
-            _take(drops, index), _take(batch.part_points, index))
+            _take(drops, index), _take(batch.part_points, index),
+            _take(batch.shortcut, index))
         if seed == self.options.seed:
             for mode, values in curves.items():
                 self.curves[row.label][mode].append(values)

@@ -126,6 +126,37 @@ def test_score_maps_on_ground_truth(region_model):
     assert set(curves) == {'deletion', 'insertion'}
 
 
+def test_score_maps_on_a_planted_shortcut(region_model):
+    """A map on the shortcut's box reveals it; images without one get
+    NaN, and without shortcut boxes there are no shortcut scores."""
+    images = torch.ones(3, 1, 16, 16)
+    model = torch.nn.Sequential(torch.nn.AvgPool2d(2), region_model)
+    on_marker = torch.zeros(3, 16, 16)
+    on_marker[:, 12:, :4] = 1  # bottom left
+    marker = gt.GroundTruth(
+        torch.tensor([[0., 12., 4., 16.]]).expand(3, 1, 4).clone(),
+        torch.tensor([[True], [True], [False]]),
+        torch.tensor([[True], [True], [False]]))
+    options = Options(max_steps=4, tolerance=0.0)
+    targets = torch.zeros(3, dtype=torch.long)
+    scores, _ = score_maps(model, images, on_marker, targets, options,
+                           perturb=torch.tensor([], dtype=torch.long),
+                           truth=truth_of(3), shortcut=marker)
+    assert scores['shortcut_pointing'][:2].tolist() == [1, 1]
+    assert np.allclose(scores['shortcut_energy'][:2], 1)
+    assert np.isnan(scores['shortcut_pointing'][2])
+    assert np.isnan(scores['shortcut_energy'][2])
+    assert scores['gt_pointing'].tolist() == [0, 0, 0]
+    elsewhere, _ = score_maps(model, images, 1 - on_marker, targets,
+                              options, perturb=torch.tensor([0]),
+                              shortcut=marker)
+    assert elsewhere['shortcut_pointing'][:2].tolist() == [0, 0]
+    assert np.allclose(elsewhere['shortcut_energy'][:2], 0)
+    plain, _ = score_maps(model, images, on_marker, targets, options,
+                          perturb=torch.tensor([0]), truth=truth_of(3))
+    assert 'shortcut_pointing' not in plain
+
+
 def checks_for(oracle: float, saturation: float):
     rows = [Row('oracle', 'M', 'oracle'), Row('anti-oracle', 'M',
                                                'anti-oracle'),
