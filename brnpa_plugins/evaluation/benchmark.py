@@ -14,7 +14,9 @@ batch, for the class each model predicts:
   class's probability when that object is removed);
 - elsewhere, the pointing game on annotated part locations;
 - optionally, model-parameter randomisation (the similarity of a method's
-  maps on the model and on re-initialised copies of it, several draws);
+  maps on the model and on re-initialised copies of it, several draws), and
+  for the reference model's rows its cascading version (layers
+  re-initialised from the output down, in steps);
 - the untrained network's maps as control rows (the same methods on
   re-initialised copies), beside the model-free controls: the validity
   check fails the benchmark when any control reaches the oracle.
@@ -156,6 +158,9 @@ class Options(NamedTuple):
     sanity: bool = False  # model-parameter randomisation
     #: re-initialised copies the randomisation compares with (mean per image)
     sanity_draws: int = 3
+    #: with ``sanity``: steps of the cascading randomisation of the
+    #: reference model's rows (0: none)
+    cascade_steps: int = 4
     seed: int = 0
     #: method name -> keyword arguments given to it (e.g. RISE's num_masks)
     method_options: Mapping[str, Mapping[str, Any]] = {}
@@ -283,6 +288,10 @@ class Evaluation:
         self.randomised: Dict[tuple, nn.Module] = {}
         #: row label -> per draw, the randomisation scores of each batch
         self.draws = defaultdict(lambda: defaultdict(list))
+        #: model name -> its cascading copies (:func:`gt.cascading_copies`)
+        self.cascades: Dict[str, list] = {}
+        #: row label -> per cascade step, the similarity of each batch
+        self.cascade = defaultdict(lambda: defaultdict(list))
         self.done = 0  # images scored so far
         self.stride: Optional[int] = None
 
@@ -383,7 +392,39 @@ class Evaluation:
                 draws.append(gt.map_similarity(saliency, other).numpy())
                 self.draws[row.label][draw].append(draws[-1])
             scores['randomisation'] = np.mean(draws, axis=0)
+            if row.model == self.reference and self.options.cascade_steps:
+                for step, (_, _, randomised) in enumerate(
+                        self._cascading(row.model)):
+                    other = compute_saliency(
+                        row.method, randomised, images, targets,
+                        **dict(context, **self.context_of(randomised)))
+                    self.cascade[row.label][step].append(
+                        gt.map_similarity(saliency, other).numpy())
         return scores
+
+    def _cascading(self, name: str) -> list:
+        if name not in self.cascades:
+            self.cascades[name] = gt.cascading_copies(
+                self.models[name], self.options.cascade_steps,
+                self.options.seed)
+        return self.cascades[name]
+
+    def cascade_results(self) -> Dict[str, List[dict]]:
+        """Row label -> per cascade step (layers re-initialised from the
+        output down): the lowest re-initialised layer, how many of how many
+        layers, and the mean similarity of the maps with the trained
+        model's (it should fall as more layers are re-initialised)."""
+        results = {}
+        for label, steps in self.cascade.items():
+            model = next(r.model for r in self.rows if r.label == label)
+            total = len(gt.cascade_layers(self.models[model]))
+            results[label] = [
+                dict(down_to=layer, layers=count, of=total,
+                     similarity=float(np.nanmean(np.concatenate(
+                         steps[step]))))
+                for step, (layer, count, _) in enumerate(
+                    self.cascades[model])]
+        return results
 
     def results(self):
         """(row label -> metric -> per-image values, row label -> mode ->

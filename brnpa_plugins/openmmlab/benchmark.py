@@ -7,6 +7,7 @@
         [--num-images N] [--perturbation-images P] [--max-steps 196]
         [--random-seeds 10] [--method-option rise.num_masks=4000]
         [--untrained-draws 3] [--sanity] [--sanity-draws 3]
+        [--cascade-steps 4]
         [--batch-size 64] [--out-dir DIR] [--device cpu]
 
 The model of CONFIG / CHECKPOINT (the reference row) and each
@@ -127,6 +128,11 @@ def parse_args(argv=None):
     parser.add_argument('--sanity-draws', type=int, default=3,
                         help='re-initialised copies the randomisation '
                         'check averages over (default: 3)')
+    parser.add_argument('--cascade-steps', type=int, default=4,
+                        help='with --sanity: steps of the cascading '
+                        "randomisation of the main model's rows (layers "
+                        're-initialised from the output down; default 4, '
+                        '0: none)')
     parser.add_argument('--untrained-draws', type=int, default=3,
                         help="control rows: the main model's methods on this "
                         'many re-initialised copies of it (default: 3; 0: '
@@ -148,9 +154,10 @@ def parse_args(argv=None):
         parser.error('--cnn-config and --cnn-checkpoint go together')
     check_positive_options(parser, args, ('num_images', 'perturbation_images',
                                           'random_seeds', 'sanity_draws'))
-    if args.untrained_draws < 0:
-        parser.error(f'--untrained-draws must be >= 0, got '
-                     f'{args.untrained_draws}')
+    for name in ('untrained_draws', 'cascade_steps'):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name.replace('_', '-')} must be >= 0, got "
+                         f'{getattr(args, name)}')
     from ..evaluation.methods import saliency_methods
     known = saliency_methods()
     methods = args.methods + (args.cnn_methods if args.cnn_config else []) \
@@ -353,6 +360,16 @@ def write_report(out_dir: str, evaluation: Evaluation, rows, tolerance,
                   'per-image value is the mean of the seeds, so their rates '
                   'are fractions with Student-t intervals and Wilcoxon '
                   'tests.\n')
+    cascade = evaluation.cascade_results()
+    if cascade:
+        table += ('\nCascading randomisation (layers re-initialised from '
+                  'the output down; mean similarity with the trained '
+                  "model's map, lower is better): " + '; '.join(
+                      f'{label} ' + ', '.join(
+                          f"{s['layers']}/{s['of']} layers (to "
+                          f"{s['down_to']}) {s['similarity']:.3f}"
+                          for s in steps)
+                      for label, steps in cascade.items()) + '.\n')
     draws = evaluation.randomisation_draws()
     if draws:
         table += ('\nRandomisation, the mean of each draw (one re-initialised '
@@ -374,6 +391,7 @@ def write_report(out_dir: str, evaluation: Evaluation, rows, tolerance,
     summary = dict(
         images=evaluation.done, accuracy=accuracy, reference=reference,
         tolerance_px=tolerance, validity=checks, randomisation_draws=draws,
+        cascading_randomisation=cascade,
         interventions=[] if interventions is None else interventions.rows(),
         methods={row.label: dict(model=row.model, method=row.method,
                                  seeds=row.seeds, untrained=row.untrained)
@@ -425,8 +443,8 @@ def main(argv=None) -> None:
     for method, key, value in args.method_option:
         method_options.setdefault(method, {})[key] = value
     options = Options(args.max_steps, args.batch_size, args.blur_kernel,
-                      tolerance, args.sanity, args.sanity_draws, args.seed,
-                      method_options)
+                      tolerance, args.sanity, args.sanity_draws,
+                      args.cascade_steps, args.seed, method_options)
     evaluation = Evaluation(models, rows, args.name, options,
                             benchmark_context)
     to_batch = MMPretrainBatches(

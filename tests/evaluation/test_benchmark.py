@@ -213,6 +213,13 @@ def test_untrained_rows_and_randomisation_draws_are_scored():
     untrained = scores['M norm map (untrained network, 2 draws)']
     assert 'randomisation' not in untrained
     assert not np.allclose(untrained['dauc'], scores['M norm map']['dauc'])
+    # cascading: the head alone re-initialised leaves the norm map of the
+    # convolution as it is; the convolution re-initialised changes it
+    cascade = evaluation.cascade_results()['M norm map']
+    assert [(s['down_to'], s['layers'], s['of']) for s in cascade] == [
+        ('3', 1, 2), ('0', 2, 2)]
+    assert cascade[0]['similarity'] == pytest.approx(1.0)
+    assert cascade[1]['similarity'] < 0.9
 
 
 def test_energy_ignores_a_map_offset():

@@ -120,6 +120,12 @@ def test_eval_saliency_tool_scores_methods_and_controls_on_ground_truth(
                      for r in summary['interventions']}
     assert len(interventions) == 2 * 5
     assert {r['images'] for r in interventions.values()} == {10}
+    cascade = summary['cascading_randomisation']
+    assert sorted(cascade) == ['BR-NPA', 'BR-NPA norm map']
+    steps = cascade['BR-NPA']
+    assert len(steps) == 4 and steps[-1]['layers'] == steps[-1]['of']
+    assert [s['layers'] for s in steps] == sorted(s['layers'] for s in steps)
+    assert 'Cascading randomisation' in table
     rendered = interventions['BR-NPA', 'as rendered']
     assert rendered['rate'] == pytest.approx(
         summary['accuracy']['BR-NPA'])
