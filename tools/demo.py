@@ -79,9 +79,10 @@ def parse_args(argv=None):
                         help='training seeds (each trains both models)')
     parser.add_argument('--epochs', type=int, default=None,
                         help="override the configs' max_epochs")
-    parser.add_argument('--perturbation-images', type=int, default=None,
+    parser.add_argument('--perturbation-images', type=int, default=32,
                         help='test images scored by deletion/insertion and '
-                        'RISE (default: all of them)')
+                        'RISE, evenly spaced (default 32; 0: all of them, '
+                        'several times slower)')
     parser.add_argument('--max-steps', type=int, default=24,
                         help='deletion/insertion steps per image')
     parser.add_argument('--rise-masks', type=int, default=300)
@@ -193,7 +194,7 @@ def evaluate(args, seed_dir, checkpoint, cnn_checkpoint, others):
         '--max-steps', str(args.max_steps),
         '--method-option', f'rise.num_masks={args.rise_masks}',
         '--random-seeds', str(args.random_seeds), '--sanity',
-        *([] if args.perturbation_images is None else
+        *([] if args.perturbation_images == 0 else
           ['--perturbation-images', str(args.perturbation_images)]),
         '--data-root', args.data_root, '--out-dir', report_dir)
     with open(os.path.join(report_dir, 'summary.json')) as stream:
