@@ -55,3 +55,68 @@ def test_oracle_and_anti_oracle_are_the_ground_truth_boxes():
     assert anti[0, 2:, 2:].min() == 1 and anti.sum() == 4
     with pytest.raises(ValueError, match='needs ground_truth'):
         compute_saliency('oracle', None, images, None)
+
+
+def test_white_pixels_finds_white_pixels_only():
+    pixels = torch.full((1, 3, 16, 16), 120.0)
+    pixels[0, :, :4, :8] = 255.0  # white: a quarter of the top-left cell
+    pixels[0, :, 8:, 8:] = torch.tensor([250.0, 250, 30])[:, None, None]
+    maps = compute_saliency('white-pixels', None, normalise(pixels), None,
+                            stride=8)
+    assert torch.allclose(maps, torch.tensor([[[0.5, 0.0], [0.0, 0.0]]]))
+
+
+def test_edge_energy_follows_the_gradient():
+    pixels = torch.full((1, 3, 16, 16), 100.0)
+    pixels[0, :, :, 12:] = 200.0  # one vertical edge, in the right cells
+    maps = compute_saliency('edge-energy', None, normalise(pixels), None,
+                            stride=8)
+    assert maps[0, :, 0].max() == 0 and maps[0, :, 1].min() > 0
+    assert torch.equal(maps[0, 0], maps[0, 1])
+    flat = compute_saliency('edge-energy', None, normalise(pixels * 0 + 90),
+                            None, stride=4)
+    assert flat.abs().max() < 1e-3
+
+
+@pytest.mark.parametrize('variant, options', [
+    ('white-rim', {}),
+    ('two-tone-rim', dict(image_size=112, part_size=12, distractors=6,
+                          distractor_colours='complete'))])
+def test_each_variant_s_cue_detector_on_its_dataset(variant, options,
+                                                    tmp_path):
+    """On the white-rim variant the white-pixel detector puts many times
+    more mass per decisive part than per distractor and points at a part in
+    every image; on the two-tone variant neither cue detector tells decisive
+    parts from distractors."""
+    from brnpa_plugins.data import (SyntheticPartsConfig,
+                                    generate_part_dataset)
+    from brnpa_plugins.data.synthetic import (VARIANTS, load_objects,
+                                              load_scenes, render_scene)
+    from brnpa_plugins.evaluation.ground_truth import (decisive_pointing,
+                                                       object_mass)
+    from brnpa_plugins.evaluation.methods.controls import CUE_DETECTORS
+    assert set(CUE_DETECTORS) == set(VARIANTS)
+    config = SyntheticPartsConfig(train_per_class=1, test_per_class=4,
+                                  variant=variant, **options)
+    root = generate_part_dataset(str(tmp_path / variant), config)
+    scenes, objects = load_scenes(root), load_objects(root)
+    paths = sorted(scenes)
+    images = normalise(torch.tensor(np.stack([
+        render_scene(scenes[p], config) for p in paths])).permute(
+            0, 3, 1, 2).float())
+    truth = GroundTruth.from_objects([objects[p] for p in paths])
+    size = images.shape[-2:]
+    ratios = {}
+    for name in ('white-pixels', 'edge-energy'):
+        maps = compute_saliency(name, None, images, None, stride=8)
+        mass = object_mass(maps, truth, size)
+        ratios[name] = float(mass[truth.decisive].mean() /
+                             mass[~truth.decisive & truth.valid].mean())
+        if name == CUE_DETECTORS['white-rim'] and variant == 'white-rim':
+            hits = decisive_pointing(maps, truth, size, config.part_size / 4)
+            assert hits.mean() == 1
+    if variant == 'white-rim':
+        assert ratios['white-pixels'] > 50 and ratios['edge-energy'] > 3
+    else:
+        for name, ratio in ratios.items():
+            assert abs(ratio - 1) < 0.05, (name, ratio)
