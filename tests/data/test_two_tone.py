@@ -32,13 +32,13 @@ def tone_pixels(patch: np.ndarray, tone: str) -> np.ndarray:
 def test_rim_halves_are_disjoint_halves_of_the_rim():
     ring = np.zeros((6, 6), dtype=bool)
     ring[0, :] = ring[-1, :] = ring[:, 0] = True  # 16 pixels
-    left, right = rim_halves(ring)
-    assert left.sum() == right.sum() == 8
-    assert not (left & right).any() and ((left | right) == ring).all()
-    assert np.nonzero(left)[1].mean() < np.nonzero(right)[1].mean()
+    top, bottom = rim_halves(ring)
+    assert top.sum() == bottom.sum() == 8
+    assert not (top & bottom).any() and ((top | bottom) == ring).all()
+    assert np.nonzero(top)[0].mean() < np.nonzero(bottom)[0].mean()
     ring[2, 5] = True  # odd: the middle pixel is in neither half
-    left, right = rim_halves(ring)
-    assert left.sum() == right.sum() == 8 and (ring & ~left & ~right).sum() \
+    top, bottom = rim_halves(ring)
+    assert top.sum() == bottom.sum() == 8 and (ring & ~top & ~bottom).sum() \
         == 1
 
 
@@ -61,9 +61,13 @@ def test_every_object_holds_the_same_pixels_of_each_tone(two_tone_root):
             assert light.sum() == dark.sum() > 0
             counts.setdefault(item.shape, set()).add(
                 (int(light.sum()), int(dark.sum()), int(coloured)))
-            light_left = np.nonzero(light)[1].mean() < \
-                np.nonzero(dark)[1].mean()
-            assert light_left == item.decisive
+            light_on_top = np.nonzero(light)[0].mean() < \
+                np.nonzero(dark)[0].mean()
+            assert light_on_top == item.decisive
+            # a horizontal flip keeps the role
+            flipped = tone_pixels(patch[:, ::-1], 'light')
+            assert (np.nonzero(flipped)[0].mean() <
+                    np.nonzero(dark)[0].mean()) == item.decisive
     assert set(counts) == set(SHAPES[:TWO_TONE.parts])
     assert all(len(values) == 1 for values in counts.values()), counts
 

@@ -108,15 +108,19 @@ def test_each_variant_s_cue_detector_on_its_dataset(variant, options,
     size = images.shape[-2:]
     ratios = {}
     for name in ('white-pixels', 'edge-energy'):
-        maps = compute_saliency(name, None, images, None, stride=8)
-        mass = object_mass(maps, truth, size)
-        ratios[name] = float(mass[truth.decisive].mean() /
-                             mass[~truth.decisive & truth.valid].mean())
+        for stride in (1, 8):
+            maps = compute_saliency(name, None, images, None, stride=stride)
+            mass = object_mass(maps, truth, size)
+            ratios[name, stride] = float(
+                mass[truth.decisive].mean() /
+                mass[~truth.decisive & truth.valid].mean())
         if name == CUE_DETECTORS['white-rim'] and variant == 'white-rim':
             hits = decisive_pointing(maps, truth, size, config.part_size / 4)
             assert hits.mean() == 1
     if variant == 'white-rim':
-        assert ratios['white-pixels'] > 50 and ratios['edge-energy'] > 3
-    else:
-        for name, ratio in ratios.items():
-            assert abs(ratio - 1) < 0.05, (name, ratio)
+        assert ratios['white-pixels', 8] > 50
+        assert ratios['edge-energy', 8] > 3
+    else:  # every object holds as many white pixels and edges
+        assert ratios['white-pixels', 1] == pytest.approx(1, abs=1e-6)
+        assert ratios['edge-energy', 1] == pytest.approx(1, abs=0.02)
+        assert ratios['edge-energy', 8] == pytest.approx(1, abs=0.05)
