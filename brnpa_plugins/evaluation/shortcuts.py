@@ -16,16 +16,24 @@ localisation scores mean little.
   appear together, read from its scenes;
 - :func:`shortcut_probes`: all of them (the co-occurrence one where the
   scenes exist).
+
+:func:`cue_detector_scores` asks the same of the localisation metrics: how
+well do model-free detectors of the benchmark's own cue (white pixels, edge
+energy) point at the decisive parts, next to the oracle?
 """
 import itertools
 import os
 from typing import Dict, List, NamedTuple, Tuple
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ..data import synthetic
 from ..data.cub import check_cub_root
+from . import ground_truth as gt
+from .methods import compute_saliency
+from .methods.controls import CUE_DETECTORS, IMAGENET_MEAN, IMAGENET_STD
 from .statistics import rate_interval
 
 
@@ -187,4 +195,61 @@ def probe_table(probes: Dict[str, ShortcutScore]) -> str:
         lines.append(f'| {name} | {score.accuracy:.3f} [{interval.low:.3f}, '
                      f'{interval.high:.3f}] | {score.chance:.3f} | '
                      f'{score.test_images} |')
+    return '\n'.join(lines) + '\n'
+
+
+class CueScore(NamedTuple):
+    """How a map that runs no model scores on the decisive parts."""
+    pointing: float  # share of images whose peak lies on a decisive part
+    energy: float  # mean share of the map's mass in the decisive boxes
+    #: mean mass per decisive box over mean mass per distractor box
+    ratio: float
+
+
+def cue_detector_scores(data_root: str, stride: int = 8,
+                        methods=None) -> Dict[str, CueScore]:
+    """Pointing, energy and decisive / distractor mass ratio of model-free
+    maps on the test images of a generated benchmark.
+
+    Args:
+        data_root: a folder made by
+            :func:`~brnpa_plugins.data.synthetic.generate_part_dataset`.
+        stride: cell size of the maps (8: the demo models' grid; 1: pixels).
+        methods: control names; default every cue detector of
+            :data:`~.methods.controls.CUE_DETECTORS`, then the oracle.
+    """
+    paths, _, train = _split(data_root)
+    config = synthetic.load_config(data_root)
+    objects = synthetic.load_objects(data_root)
+    tested = [p for p, t in zip(paths, train) if not t]
+    pixels = torch.from_numpy(np.stack([_pixels(data_root, p)
+                                        for p in tested]))
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    images = (pixels.permute(0, 3, 1, 2).float() - mean) / std
+    truth = gt.GroundTruth.from_objects([objects[p] for p in tested])
+    size = tuple(images.shape[-2:])
+    names = methods or sorted(set(CUE_DETECTORS.values())) + ['oracle']
+    scores = {}
+    for name in names:
+        maps = compute_saliency(name, None, images, None, stride=stride,
+                                ground_truth=truth)
+        mass = gt.object_mass(maps, truth, size)
+        distractors = ~truth.decisive & truth.valid
+        with np.errstate(divide='ignore'):
+            ratio = float(np.divide(float(mass[truth.decisive].nanmean()),
+                                    float(mass[distractors].nanmean())))
+        scores[name] = CueScore(
+            float(gt.decisive_pointing(maps, truth, size,
+                                       config.part_size / 4).nanmean()),
+            float(gt.decisive_energy(maps, truth, size).nanmean()), ratio)
+    return scores
+
+
+def cue_table(scores: Dict[str, CueScore], stride: int) -> str:
+    """:func:`cue_detector_scores` as a markdown table."""
+    lines = [f'| map ({stride} px cells) | GT_POINTING | GT_ENERGY | '
+             'decisive / distractor mass |', '|---|---|---|---|']
+    lines += [f'| {name} | {s.pointing:.3f} | {s.energy:.3f} | '
+              f'{s.ratio:.3f} |' for name, s in scores.items()]
     return '\n'.join(lines) + '\n'

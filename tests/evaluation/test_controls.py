@@ -90,37 +90,24 @@ def test_each_variant_s_cue_detector_on_its_dataset(variant, options,
     parts from distractors."""
     from brnpa_plugins.data import (SyntheticPartsConfig,
                                     generate_part_dataset)
-    from brnpa_plugins.data.synthetic import (VARIANTS, load_objects,
-                                              load_scenes, render_scene)
-    from brnpa_plugins.evaluation.ground_truth import (decisive_pointing,
-                                                       object_mass)
+    from brnpa_plugins.data.synthetic import VARIANTS
     from brnpa_plugins.evaluation.methods.controls import CUE_DETECTORS
+    from brnpa_plugins.evaluation.shortcuts import cue_detector_scores
     assert set(CUE_DETECTORS) == set(VARIANTS)
     config = SyntheticPartsConfig(train_per_class=1, test_per_class=4,
                                   variant=variant, **options)
     root = generate_part_dataset(str(tmp_path / variant), config)
-    scenes, objects = load_scenes(root), load_objects(root)
-    paths = sorted(scenes)
-    images = normalise(torch.tensor(np.stack([
-        render_scene(scenes[p], config) for p in paths])).permute(
-            0, 3, 1, 2).float())
-    truth = GroundTruth.from_objects([objects[p] for p in paths])
-    size = images.shape[-2:]
-    ratios = {}
-    for name in ('white-pixels', 'edge-energy'):
-        for stride in (1, 8):
-            maps = compute_saliency(name, None, images, None, stride=stride)
-            mass = object_mass(maps, truth, size)
-            ratios[name, stride] = float(
-                mass[truth.decisive].mean() /
-                mass[~truth.decisive & truth.valid].mean())
-        if name == CUE_DETECTORS['white-rim'] and variant == 'white-rim':
-            hits = decisive_pointing(maps, truth, size, config.part_size / 4)
-            assert hits.mean() == 1
+    grid, pixels = cue_detector_scores(root), cue_detector_scores(root, 1)
+    assert list(grid) == ['edge-energy', 'white-pixels', 'oracle']
+    assert grid['oracle'].pointing == 1 and grid['oracle'].ratio > 100
+    assert pixels['oracle'].ratio == np.inf
     if variant == 'white-rim':
-        assert ratios['white-pixels', 8] > 50
-        assert ratios['edge-energy', 8] > 3
+        assert grid['white-pixels'].pointing == 1
+        assert grid['white-pixels'].ratio > 50
+        assert grid['edge-energy'].ratio > 3
     else:  # every object holds as many white pixels and edges
-        assert ratios['white-pixels', 1] == pytest.approx(1, abs=1e-6)
-        assert ratios['edge-energy', 1] == pytest.approx(1, abs=0.02)
-        assert ratios['edge-energy', 8] == pytest.approx(1, abs=0.05)
+        assert pixels['white-pixels'].ratio == pytest.approx(1, abs=1e-6)
+        assert pixels['edge-energy'].ratio == pytest.approx(1, abs=0.02)
+        assert grid['edge-energy'].ratio == pytest.approx(1, abs=0.05)
+        for name in CUE_DETECTORS.values():
+            assert grid[name].energy < grid['oracle'].energy / 2

@@ -85,9 +85,11 @@ def test_the_tool_prints_each_probe_next_to_chance(complete_root,
         [sys.executable, 'tools/shortcut_probes.py', complete_root],
         cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout == probe_table(complete_probes)
+    assert result.stdout.startswith(probe_table(complete_probes))
     assert '| co-occurrence | 0.167 [' in result.stdout
     assert '| 0.167 | 90 |' in result.stdout
+    assert '| map (8 px cells) | GT_POINTING' in result.stdout
+    assert '| oracle | 1.000 |' in result.stdout
     missing = subprocess.run(
         [sys.executable, 'tools/shortcut_probes.py', complete_root + '-x'],
         cwd=REPO, capture_output=True, text=True)
