@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -126,13 +127,18 @@ def test_ground_truth_files_agree_with_the_pixels(small_root):
         assert sorted(map(tuple, parts[path])) == sorted(map(tuple, centres))
 
 
-def test_an_intervention_changes_only_its_object(small_root):
-    scene = next(iter(load_scenes(small_root).values()))
-    original = render_scene(scene, SMALL)
+@pytest.mark.parametrize('variant', ['white-rim', 'two-tone-rim'])
+def test_an_intervention_changes_only_its_object(variant, small_root,
+                                                 tmp_path):
+    config = replace(SMALL, variant=variant)
+    root = small_root if variant == SMALL.variant else \
+        generate_part_dataset(str(tmp_path / variant), config)
+    scene = next(iter(load_scenes(root).values()))
+    original = render_scene(scene, config)
     for index, item in enumerate(scene.objects):
-        x0, y0, x1, y1 = item.box(SMALL)
+        x0, y0, x1, y1 = item.box(config)
         for action in ('remove', 'demote'):
-            changed = render_scene(intervene(scene, index, action), SMALL)
+            changed = render_scene(intervene(scene, index, action), config)
             differs = np.argwhere((changed != original).any(axis=2))
             assert len(differs) > 0 or (action == 'demote' and
                                         not item.decisive)
