@@ -10,11 +10,21 @@ the same without the rim. Shapes cover exactly the same number of pixels.
   assignment of colours to shapes (``parts!`` possible classes, 6 for three
   parts). Which colour sits on which rimmed shape is the only evidence.
 - Distractors are painted by an assignment drawn independently of the
-  class, so they carry no information about it.
+  class, so they carry no information about it; but the parts' looks are
+  always present, so which looks appear together still hints at the class
+  (:func:`brnpa_plugins.evaluation.shortcuts.cooccurrence_accuracy`).
 - Every image holds the same number of pixels of each colour, of each shape
   and of rim, and images are stored losslessly (PNG), so global colour or
   shape statistics carry no class information either (a colour-histogram
   classifier stays at chance: ``tests/data/test_synthetic.py``).
+
+Options of :class:`SyntheticPartsConfig` make it harder: ``variant=
+'two-tone-rim'`` rims every object in the same two tones and marks a
+decisive part by their order (:mod:`.two_tone`), so no model-free detector of
+rims or edges tells parts from distractors; ``distractor_colours='complete'``
+shows every (shape, colour) once per image, so which objects appear together
+says nothing either; ``shortcut='marker'`` plants a class-coded corner marker
+(:mod:`.markers`) that test images show, lack or show recoded.
 
 Ground truth written next to the images:
 
@@ -26,9 +36,10 @@ Ground truth written next to the images:
   ids are the shapes (``parts/parts.txt``).
 - ``scenes.jsonl``: the scene of each image (background seed, objects and
   their positions), from which :func:`render_scene` re-renders the image
-  exactly, and :func:`intervene` removes an object or turns a decisive part
-  into a distractor, so that the effect of every object on a model can be
-  measured by intervention.
+  exactly, and :func:`intervene` removes an object, turns a decisive part
+  into a distractor or swaps two objects' roles, so that the effect of every object on a model can be
+  measured by intervention; :func:`edit_shortcut` does the same for the
+  marker, whose box and code ``shortcuts.txt`` records.
 
 The data is a pure function of its config: the same seed gives the same
 files. It is written to a temporary folder renamed into place, so an
