@@ -255,3 +255,24 @@ def test_missing_cub_root_names_the_layout(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match=r'(?s)missing .*images.txt.*Expected layout'):
         check_cub_root(str(tmp_path))
+
+
+def test_the_tool_takes_every_option_and_names_a_bad_one(tmp_path):
+    import subprocess
+    import sys
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    common = [sys.executable, 'tools/make_synthetic_dataset.py',
+              '--num-classes', '2', '--train-per-class', '1',
+              '--test-per-class', '1', '--variant', 'two-tone-rim',
+              '--shortcut', 'marker', '--shortcut-test', 'recoded']
+    result = subprocess.run(common + [str(tmp_path / 'd')], cwd=repo,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = load_config(str(tmp_path / 'd'))
+    assert (config.variant, config.shortcut, config.shortcut_test,
+            config.num_classes) == ('two-tone-rim', 'marker', 'recoded', 2)
+    bad = subprocess.run(common + ['--distractor-colours', 'complete',
+                                   str(tmp_path / 'e')], cwd=repo,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and 'set distractors=6' in bad.stderr
