@@ -37,9 +37,10 @@ Ground truth written next to the images:
 - ``scenes.jsonl``: the scene of each image (background seed, objects and
   their positions), from which :func:`render_scene` re-renders the image
   exactly, and :func:`intervene` removes an object, turns a decisive part
-  into a distractor or swaps two objects' roles, so that the effect of every object on a model can be
-  measured by intervention; :func:`edit_shortcut` does the same for the
-  marker, whose box and code ``shortcuts.txt`` records.
+  into a distractor or swaps two objects' roles, so that the effect of
+  every object on a model can be measured by intervention;
+  :func:`edit_shortcut` does the same for the marker, whose box and code
+  ``shortcuts.txt`` records.
 
 The data is a pure function of its config: the same seed gives the same
 files. It is written to a temporary folder renamed into place, so an
