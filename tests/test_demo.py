@@ -17,7 +17,8 @@ def test_demo_trains_scores_controls_over_seeds_and_draws(tmp_path):
          '--data-root', str(tmp_path / 'data'), '--train-per-class', '6',
          '--test-per-class', '3', '--epochs', '1', '--seeds', '0', '1',
          '--perturbation-images', '4', '--max-steps', '4',
-         '--rise-masks', '8', '--random-seeds', '2', '--num-maps', '4'],
+         '--rise-masks', '8', '--random-seeds', '2', '--num-maps', '4',
+         '--threads', '1'],
         cwd=REPO, capture_output=True, text=True,
         env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -25,6 +26,13 @@ def test_demo_trains_scores_controls_over_seeds_and_draws(tmp_path):
     assert metrics['test_images'] == 18 and metrics['num_classes'] == 6
     assert 0 <= metrics['accuracy'] <= 1
     assert metrics['seeds'] == [0, 1]
+    # every step ran with the pinned thread count and CPU kernels
+    assert metrics['threads'] == 1
+    assert '+ OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 ATEN_CPU_CAPABILITY=avx2' \
+        in result.stdout
+    assert {(r['model'], r['intervention']) for r in
+            metrics['interventions']} >= {('BR-NPA', 'decisive removed'),
+                                          ('GAP CNN', 'roles swapped')}
     assert {'BR-NPA', 'oracle', 'anti-oracle', 'GAP CNN Grad-CAM',
             'GAP CNN RISE'} <= set(metrics['means'])
     assert isinstance(metrics['benchmark_valid'], bool)

@@ -27,16 +27,13 @@ import shutil
 import subprocess
 import sys
 
-from brnpa_plugins.profiling import machine
+from brnpa_plugins.profiling import machine, pinned_cpu_env
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(TOOLS)
 
-#: One thread, and the AVX2 kernels of torch's own operators (ATen), of
-#: oneDNN (convolutions) and of MKL (matrix products) on any x86 CPU.
-PINNED = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1',
-          'ATEN_CPU_CAPABILITY': 'avx2', 'ONEDNN_MAX_CPU_ISA': 'AVX2',
-          'MKL_CBWR': 'AVX2'}
+#: One thread and the AVX2 kernels (profiling.pinned_cpu_env).
+PINNED = pinned_cpu_env(1)
 
 #: Per set: the data maker's options and the training overrides.
 SETS = {

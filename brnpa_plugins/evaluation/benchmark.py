@@ -14,7 +14,9 @@ batch, for the class each model predicts:
   class's probability when that object is removed);
 - elsewhere, the pointing game on annotated part locations;
 - optionally, model-parameter randomisation (the similarity of a method's
-  maps on the model and on re-initialised copies of it, several draws);
+  maps on the model and on re-initialised copies of it, several draws), and
+  for the reference model's rows its cascading version (layers
+  re-initialised from the output down, in steps);
 - the untrained network's maps as control rows (the same methods on
   re-initialised copies), beside the model-free controls: the validity
   check fails the benchmark when any control reaches the oracle.
@@ -46,9 +48,11 @@ from .scoring import predict
 #: Whether a higher value is better, for every metric a report can hold.
 HIGHER = dict(HIGHER_IS_BETTER, gt_pointing=True, gt_energy=True,
               gt_coverage=True, gt_faithfulness=True, pointing=True,
-              randomisation=False)
+              randomisation=False, shortcut_pointing=True,
+              shortcut_energy=True)
 #: Metrics that are 0/1 per image (exact intervals, McNemar tests).
-RATE_METRICS = ('gt_pointing', 'pointing', 'avg_increase')
+RATE_METRICS = ('gt_pointing', 'pointing', 'avg_increase',
+                'shortcut_pointing')
 #: Metrics on which the oracle must beat the anti-oracle and the model-free
 #: map for the benchmark to be valid.
 HEADLINE_METRICS = ('gt_pointing', 'gt_energy', 'gt_faithfulness', 'dauc',
@@ -161,6 +165,9 @@ class Options(NamedTuple):
     sanity: bool = False  # model-parameter randomisation
     #: re-initialised copies the randomisation compares with (mean per image)
     sanity_draws: int = 3
+    #: with ``sanity``: steps of the cascading randomisation of the
+    #: reference model's rows (0: none)
+    cascade_steps: int = 4
     seed: int = 0
     #: method name -> keyword arguments given to it (e.g. RISE's num_masks)
     method_options: Mapping[str, Mapping[str, Any]] = {}
@@ -178,6 +185,9 @@ class Batch(NamedTuple):
             object k removed (for the faithfulness by intervention), or None.
         part_points: without ground truth, per image the K x 2 annotated
             part locations (x, y) in input pixels, or None.
+        shortcut: a planted shortcut's region per image, as ground truth
+            with one "decisive" box (none where the image has no shortcut),
+            or None.
     """
     images: Tensor
     labels: Tensor
@@ -185,6 +195,7 @@ class Batch(NamedTuple):
     truth: Optional[gt.GroundTruth] = None
     variants: Optional[Mapping[str, Tensor]] = None
     part_points: Optional[List[np.ndarray]] = None
+    shortcut: Optional[gt.GroundTruth] = None
 
 
 def score_maps(model: nn.Module, images: Tensor, saliency: Tensor,
@@ -192,7 +203,8 @@ def score_maps(model: nn.Module, images: Tensor, saliency: Tensor,
                perturb: Optional[Tensor] = None,
                truth: Optional[gt.GroundTruth] = None,
                drops: Optional[Tensor] = None,
-               part_points: Optional[List[np.ndarray]] = None):
+               part_points: Optional[List[np.ndarray]] = None,
+               shortcut: Optional[gt.GroundTruth] = None):
     """Every per-image score of ``saliency`` (B x h x w) on one batch.
 
     Args:
@@ -201,6 +213,8 @@ def score_maps(model: nn.Module, images: Tensor, saliency: Tensor,
         truth, drops: the known evidence and, per image and object, the
             class probability's drop when the object is removed.
         part_points: annotated part locations, for the pointing game.
+        shortcut: a planted shortcut's boxes: does the map reveal it
+            (pointing and energy on its region, NaN without one)?
 
     Returns:
         (metric -> float array[B], NaN where not scored; perturbation curve
@@ -228,12 +242,19 @@ def score_maps(model: nn.Module, images: Tensor, saliency: Tensor,
                                                  image_size).numpy()
         if drops is not None:
             mass = gt.object_mass(saliency, truth, image_size)
-            scores['gt_faithfulness'] = gt.rank_correlation(mass,
-                                                            drops).numpy()
+            scores['gt_faithfulness'] = gt.rank_correlation(
+                mass, gt.tie_small_drops(drops)).numpy()
     elif part_points is not None:
         scores['pointing'] = pointing_game(saliency.cpu(), part_points,
                                            image_size,
                                            options.tolerance).numpy()
+    if shortcut is not None:
+        scores['shortcut_pointing'] = gt.decisive_pointing(
+            saliency, shortcut, image_size, options.tolerance).numpy()
+        energy = gt.decisive_energy(saliency, shortcut, image_size)
+        planted = shortcut.decisive.any(dim=1).to(energy.device)
+        scores['shortcut_energy'] = torch.where(
+            planted, energy, torch.full_like(energy, float('nan'))).numpy()
     return scores, curves
 
 
@@ -274,6 +295,10 @@ class Evaluation:
         self.randomised: Dict[tuple, nn.Module] = {}
         #: row label -> per draw, the randomisation scores of each batch
         self.draws = defaultdict(lambda: defaultdict(list))
+        #: model name -> its cascading copies (:func:`gt.cascading_copies`)
+        self.cascades: Dict[str, list] = {}
+        #: row label -> per cascade step, the similarity of each batch
+        self.cascade = defaultdict(lambda: defaultdict(list))
         self.done = 0  # images scored so far
         self.stride: Optional[int] = None
 
@@ -351,7 +376,8 @@ class Evaluation:
                                     **context)
         scores, curves = score_maps(
             scored, images, saliency, targets, self.options, perturb, truth,
-            _take(drops, index), _take(batch.part_points, index))
+            _take(drops, index), _take(batch.part_points, index),
+            _take(batch.shortcut, index))
         if seed == self.options.seed:
             for mode, values in curves.items():
                 self.curves[row.label][mode].append(values)
@@ -373,7 +399,39 @@ class Evaluation:
                 draws.append(gt.map_similarity(saliency, other).numpy())
                 self.draws[row.label][draw].append(draws[-1])
             scores['randomisation'] = np.mean(draws, axis=0)
+            if row.model == self.reference and self.options.cascade_steps:
+                for step, (_, _, randomised) in enumerate(
+                        self._cascading(row.model)):
+                    other = compute_saliency(
+                        row.method, randomised, images, targets,
+                        **dict(context, **self.context_of(randomised)))
+                    self.cascade[row.label][step].append(
+                        gt.map_similarity(saliency, other).numpy())
         return scores
+
+    def _cascading(self, name: str) -> list:
+        if name not in self.cascades:
+            self.cascades[name] = gt.cascading_copies(
+                self.models[name], self.options.cascade_steps,
+                self.options.seed)
+        return self.cascades[name]
+
+    def cascade_results(self) -> Dict[str, List[dict]]:
+        """Row label -> per cascade step (layers re-initialised from the
+        output down): the lowest re-initialised layer, how many of how many
+        layers, and the mean similarity of the maps with the trained
+        model's (it should fall as more layers are re-initialised)."""
+        results = {}
+        for label, steps in self.cascade.items():
+            model = next(r.model for r in self.rows if r.label == label)
+            total = len(gt.cascade_layers(self.models[model]))
+            results[label] = [
+                dict(down_to=layer, layers=count, of=total,
+                     similarity=float(np.nanmean(np.concatenate(
+                         steps[step]))))
+                for step, (layer, count, _) in enumerate(
+                    self.cascades[model])]
+        return results
 
     def results(self):
         """(row label -> metric -> per-image values, row label -> mode ->

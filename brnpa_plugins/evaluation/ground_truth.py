@@ -13,16 +13,19 @@ removing it:
 - :func:`object_mass` and :func:`intervention_drops` feed
   :func:`rank_correlation`, the per-image Spearman correlation between the
   mass a map puts on each object and the drop of the explained class's
-  probability when that object is removed (part-level faithfulness);
+  probability when that object is removed (part-level faithfulness; drops
+  below :data:`DROP_TIE` are tied, :func:`tie_small_drops`);
 - :func:`randomised_copy` and :func:`map_similarity`: the model-parameter
   randomisation check (Adebayo et al., 2018): maps of a trained network and
-  of the same network with re-initialised weights should differ.
+  of the same network with re-initialised weights should differ;
+  :func:`cascading_copies`: the cascading version, layers re-initialised
+  from the output down.
 
 Maps are B x h x w, non-negative, higher = more salient; they are upsampled
 bilinearly to the image and compared with boxes in input pixels.
 """
 import copy
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -230,6 +233,19 @@ def intervention_drops(model: nn.Module, images: Tensor, variants: Tensor,
     return drops
 
 
+#: Probability drops smaller than this (in absolute value) are noise: they
+#: are tied at 0 before faithfulness ranks the objects, so that the order of
+#: the distractors' near-zero drops does not count.
+DROP_TIE = 0.01
+
+
+def tie_small_drops(drops: Tensor, tie: float = DROP_TIE) -> Tensor:
+    """``drops`` with every entry of absolute value below ``tie`` set to 0
+    (NaN kept). An image where no object's removal moves the probability by
+    ``tie`` becomes constant, and its faithfulness is not defined (NaN)."""
+    return torch.where(drops.abs() < tie, torch.zeros_like(drops), drops)
+
+
 def rank_correlation(first: Tensor, second: Tensor) -> Tensor:
     """Spearman correlation of each row pair, over entries finite in both.
 
@@ -288,9 +304,59 @@ def randomised_copy(model: nn.Module, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     try:
         for module in randomised.modules():
-            reset = getattr(module, 'reset_parameters', None)
-            if callable(reset):
-                reset()
+            _reset(module)
     finally:
         torch.random.set_rng_state(state)
     return randomised.eval()
+
+
+def _reset(module: nn.Module) -> None:
+    reset = getattr(module, 'reset_parameters', None)
+    if callable(reset):
+        reset()
+
+
+def cascade_layers(model: nn.Module) -> List[str]:
+    """Names of the layers a cascading randomisation re-initialises, from
+    the input to the output: every module with weights of its own and a
+    ``reset_parameters`` method, in the model's order."""
+    return [name for name, module in model.named_modules()
+            if callable(getattr(module, 'reset_parameters', None))
+            and any(True for _ in module.parameters(recurse=False))]
+
+
+@torch.no_grad()
+def cascading_copies(model: nn.Module, steps: int = 4,
+                     seed: int = 0) -> List[Tuple[str, int, nn.Module]]:
+    """The cascading randomisation of Adebayo et al. (2018), in ``steps``.
+
+    Copy ``i`` of ``steps`` has the last ``ceil(L * i / steps)`` of the
+    ``L`` layers of :func:`cascade_layers` re-initialised (from the output
+    down; the last copy has all of them), seeded, in eval mode.
+
+    Returns:
+        (name of the lowest re-initialised layer, number of re-initialised
+        layers, the copy), from the top layer down to all of them.
+    """
+    names = cascade_layers(model)
+    if not names:
+        raise ValueError('cascading randomisation needs layers with '
+                         'reset_parameters (convolutions, linear layers, '
+                         'norms); the model has none')
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f'steps must be an integer >= 1, got {steps!r}')
+    counts = sorted({max(1, -(-len(names) * i // steps))
+                     for i in range(1, steps + 1)})
+    state = torch.random.get_rng_state()
+    copies = []
+    try:
+        for count in counts:
+            torch.manual_seed(seed)
+            randomised = copy.deepcopy(model)
+            modules = dict(randomised.named_modules())
+            for name in reversed(names[-count:]):
+                _reset(modules[name])
+            copies.append((names[-count], count, randomised.eval()))
+    finally:
+        torch.random.set_rng_state(state)
+    return copies

@@ -7,6 +7,7 @@
         [--num-images N] [--perturbation-images P] [--max-steps 196]
         [--random-seeds 10] [--method-option rise.num_masks=4000]
         [--untrained-draws 3] [--sanity] [--sanity-draws 3]
+        [--cascade-steps 4]
         [--batch-size 64] [--out-dir DIR] [--device cpu]
 
 The model of CONFIG / CHECKPOINT (the reference row) and each
@@ -25,6 +26,9 @@ Clopper-Pearson for rates; paired Wilcoxon / exact McNemar tests against the
 reference row, Holm-corrected; the benchmark's validity checks),
 ``saliency.csv``, ``per_image.csv`` (every score of every image),
 ``summary.json`` and ``curves.png`` (mean deletion and insertion curves).
+On the generated benchmark the report also counts, per model, how often
+its prediction follows each kind of evidence when the test scenes are
+re-rendered with it changed (:mod:`brnpa_plugins.evaluation.interventions`).
 
 This module adapts mmpretrain to the ecosystem-free benchmark: it loads the
 models and the test set through mmengine, and reads the generated
@@ -46,9 +50,11 @@ from ..evaluation.benchmark import (HIGHER, RATE_METRICS, Batch, Evaluation,
                                     Options, build_rows, default_controls,
                                     perturbation_subset, validity_checks,
                                     validity_text)
+from ..evaluation.interventions import InterventionTally
 from ..evaluation.perturbation import DEFAULT_MAX_STEPS
 from ..evaluation.report import (csv_table, markdown_table, per_image_csv,
                                  plot_mean_curves, summarize)
+from ..evaluation.scoring import predict
 from .saliency_metric import saliency_context
 
 DEFAULT_CNN_METHODS = ('norm', 'gradcam', 'gradcam++', 'scorecam',
@@ -125,6 +131,11 @@ def parse_args(argv=None):
     parser.add_argument('--sanity-draws', type=int, default=3,
                         help='re-initialised copies the randomisation '
                         'check averages over (default: 3)')
+    parser.add_argument('--cascade-steps', type=int, default=4,
+                        help='with --sanity: steps of the cascading '
+                        "randomisation of the main model's rows (layers "
+                        're-initialised from the output down; default 4, '
+                        '0: none)')
     parser.add_argument('--untrained-draws', type=int, default=3,
                         help="control rows: the main model's methods on this "
                         'many re-initialised copies of it (default: 3; 0: '
@@ -146,9 +157,10 @@ def parse_args(argv=None):
         parser.error('--cnn-config and --cnn-checkpoint go together')
     check_positive_options(parser, args, ('num_images', 'perturbation_images',
                                           'random_seeds', 'sanity_draws'))
-    if args.untrained_draws < 0:
-        parser.error(f'--untrained-draws must be >= 0, got '
-                     f'{args.untrained_draws}')
+    for name in ('untrained_draws', 'cascade_steps'):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name.replace('_', '-')} must be >= 0, got "
+                         f'{getattr(args, name)}')
     from ..evaluation.methods import saliency_methods
     known = saliency_methods()
     methods = args.methods + (args.cnn_methods if args.cnn_config else []) \
@@ -250,8 +262,7 @@ class SceneTruth:
     def render_variants(self, samples) -> List[torch.Tensor]:
         """Each image re-rendered, then once with each object removed:
         B x (K + 1) uint8 C x H x W tensors in mmpretrain's BGR order."""
-        scenes = [self.scenes[relative_path(self.data_root, s)]
-                  for s in samples]
+        scenes = self.scenes_of(samples)
         count = max(len(s.objects) for s in scenes)
         rendered = []
         for scene in scenes:
@@ -263,6 +274,27 @@ class SceneTruth:
         # mmpretrain loads BGR and its preprocessor converts to RGB.
         return [torch.from_numpy(np.ascontiguousarray(
             image[..., ::-1].transpose(2, 0, 1))) for image in rendered]
+
+    def scenes_of(self, samples) -> List[synthetic.Scene]:
+        return [self.scenes[relative_path(self.data_root, s)]
+                for s in samples]
+
+    def count_interventions(self, tally: InterventionTally,
+                            models: Dict[str, nn.Module], samples,
+                            batch_size: int) -> None:
+        """Run every model on the samples' scenes under every
+        intervention of ``tally`` and add the predictions to it."""
+        images, targets = tally.render(self.scenes_of(samples))
+        inputs = [torch.from_numpy(np.ascontiguousarray(
+            image[..., ::-1].transpose(2, 0, 1))) for image in images]
+        for name, model in models.items():
+            normalised = model.data_preprocessor({'inputs': inputs},
+                                                 False)['inputs']
+            classes = predict(model, normalised,
+                              batch_size).argmax(1).numpy()
+            tally.add(name, dict(zip(
+                tally.names, classes.reshape(len(tally.names), -1))),
+                targets)
 
     @staticmethod
     def variants(model: nn.Module, rendered: List[torch.Tensor],
@@ -317,7 +349,8 @@ class MMPretrainBatches:
 
 
 def write_report(out_dir: str, evaluation: Evaluation, rows, tolerance,
-                 reference: str) -> str:
+                 reference: str,
+                 interventions: Optional[InterventionTally] = None) -> str:
     """Write the report files of ``evaluation``; returns the table text."""
     scores, curves, accuracy = evaluation.results()
     averaged = [row.label for row in rows if row.seeds > 1]
@@ -330,6 +363,16 @@ def write_report(out_dir: str, evaluation: Evaluation, rows, tolerance,
                   'per-image value is the mean of the seeds, so their rates '
                   'are fractions with Student-t intervals and Wilcoxon '
                   'tests.\n')
+    cascade = evaluation.cascade_results()
+    if cascade:
+        table += ('\nCascading randomisation (layers re-initialised from '
+                  'the output down; mean similarity with the trained '
+                  "model's map, lower is better): " + '; '.join(
+                      f'{label} ' + ', '.join(
+                          f"{s['layers']}/{s['of']} layers (to "
+                          f"{s['down_to']}) {s['similarity']:.3f}"
+                          for s in steps)
+                      for label, steps in cascade.items()) + '.\n')
     draws = evaluation.randomisation_draws()
     if draws:
         table += ('\nRandomisation, the mean of each draw (one re-initialised '
@@ -340,6 +383,8 @@ def write_report(out_dir: str, evaluation: Evaluation, rows, tolerance,
                               for name, value in accuracy.items())
     table += (f'\nTest accuracy on these {evaluation.done} images: '
               f'{accuracy_text}.\n')
+    if interventions is not None:
+        table += interventions.markdown()
     os.makedirs(out_dir, exist_ok=True)
     atomic_write_text(os.path.join(out_dir, 'saliency.md'), table)
     atomic_write_text(os.path.join(out_dir, 'saliency.csv'),
@@ -349,6 +394,8 @@ def write_report(out_dir: str, evaluation: Evaluation, rows, tolerance,
     summary = dict(
         images=evaluation.done, accuracy=accuracy, reference=reference,
         tolerance_px=tolerance, validity=checks, randomisation_draws=draws,
+        cascading_randomisation=cascade,
+        interventions=[] if interventions is None else interventions.rows(),
         methods={row.label: dict(model=row.model, method=row.method,
                                  seeds=row.seeds, untrained=row.untrained)
                  for row in rows},
@@ -400,8 +447,8 @@ def main(argv=None) -> None:
     for method, key, value in args.method_option:
         method_options.setdefault(method, {})[key] = value
     options = Options(args.max_steps, args.batch_size, args.blur_kernel,
-                      tolerance, args.sanity, args.sanity_draws, args.seed,
-                      method_options)
+                      tolerance, args.sanity, args.sanity_draws,
+                      args.cascade_steps, args.seed, method_options)
     evaluation = Evaluation(models, rows, args.name, options,
                             benchmark_context)
     to_batch = MMPretrainBatches(
@@ -411,12 +458,18 @@ def main(argv=None) -> None:
     total = len(loader.dataset) if args.num_images is None else min(
         args.num_images, len(loader.dataset))
     subset = perturbation_subset(total, args.perturbation_images)
+    tally = InterventionTally(scenes.config) if scenes else None
     for raw in test_batches(loader, args.num_images):
         size = len(raw['data_samples'])
         evaluation.run_batch(to_batch(raw),
                              subset[evaluation.done:evaluation.done + size])
+        if tally is not None:
+            with torch.no_grad():
+                scenes.count_interventions(tally, models,
+                                           raw['data_samples'],
+                                           args.batch_size)
     table = write_report(args.out_dir, evaluation, rows, tolerance,
-                         args.name)
+                         args.name, tally)
     print(table)
     print(f'written to {args.out_dir}/saliency.md, saliency.csv, '
           'per_image.csv, summary.json, curves.png')

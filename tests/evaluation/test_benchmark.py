@@ -141,6 +141,37 @@ def test_score_maps_on_ground_truth(region_model):
     assert set(curves) == {'deletion', 'insertion'}
 
 
+def test_score_maps_on_a_planted_shortcut(region_model):
+    """A map on the shortcut's box reveals it; images without one get
+    NaN, and without shortcut boxes there are no shortcut scores."""
+    images = torch.ones(3, 1, 16, 16)
+    model = torch.nn.Sequential(torch.nn.AvgPool2d(2), region_model)
+    on_marker = torch.zeros(3, 16, 16)
+    on_marker[:, 12:, :4] = 1  # bottom left
+    marker = gt.GroundTruth(
+        torch.tensor([[0., 12., 4., 16.]]).expand(3, 1, 4).clone(),
+        torch.tensor([[True], [True], [False]]),
+        torch.tensor([[True], [True], [False]]))
+    options = Options(max_steps=4, tolerance=0.0)
+    targets = torch.zeros(3, dtype=torch.long)
+    scores, _ = score_maps(model, images, on_marker, targets, options,
+                           perturb=torch.tensor([], dtype=torch.long),
+                           truth=truth_of(3), shortcut=marker)
+    assert scores['shortcut_pointing'][:2].tolist() == [1, 1]
+    assert np.allclose(scores['shortcut_energy'][:2], 1)
+    assert np.isnan(scores['shortcut_pointing'][2])
+    assert np.isnan(scores['shortcut_energy'][2])
+    assert scores['gt_pointing'].tolist() == [0, 0, 0]
+    elsewhere, _ = score_maps(model, images, 1 - on_marker, targets,
+                              options, perturb=torch.tensor([0]),
+                              shortcut=marker)
+    assert elsewhere['shortcut_pointing'][:2].tolist() == [0, 0]
+    assert np.allclose(elsewhere['shortcut_energy'][:2], 0)
+    plain, _ = score_maps(model, images, on_marker, targets, options,
+                          perturb=torch.tensor([0]), truth=truth_of(3))
+    assert 'shortcut_pointing' not in plain
+
+
 def checks_for(oracle: float, saturation: float):
     rows = [Row('oracle', 'M', 'oracle'), Row('anti-oracle', 'M',
                                                'anti-oracle'),
@@ -197,6 +228,13 @@ def test_untrained_rows_and_randomisation_draws_are_scored():
     untrained = scores['M norm map (untrained network, 2 draws)']
     assert 'randomisation' not in untrained
     assert not np.allclose(untrained['dauc'], scores['M norm map']['dauc'])
+    # cascading: the head alone re-initialised leaves the norm map of the
+    # convolution as it is; the convolution re-initialised changes it
+    cascade = evaluation.cascade_results()['M norm map']
+    assert [(s['down_to'], s['layers'], s['of']) for s in cascade] == [
+        ('3', 1, 2), ('0', 2, 2)]
+    assert cascade[0]['similarity'] == pytest.approx(1.0)
+    assert cascade[1]['similarity'] < 0.9
 
 
 def test_energy_ignores_a_map_offset():

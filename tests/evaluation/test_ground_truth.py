@@ -5,9 +5,10 @@ import torch
 from torch import nn
 
 from brnpa_plugins.evaluation.ground_truth import (
-    GroundTruth, box_masks, decisive_energy, decisive_pointing,
+    GroundTruth, box_masks, cascade_layers, cascading_copies,
+    decisive_energy, decisive_pointing,
     intervention_drops, map_similarity, object_mass, part_coverage,
-    randomised_copy, rank_correlation)
+    randomised_copy, rank_correlation, tie_small_drops)
 
 SIZE = (16, 16)
 
@@ -97,6 +98,27 @@ def test_rank_correlation_matches_scipy_and_handles_nan_and_ties():
     assert torch.isnan(constant).all()
 
 
+def test_noise_drops_are_tied_so_their_order_does_not_count():
+    # three decisive objects matter, three distractors move the probability
+    # by noise only; a map that ranks the distractors in the reverse order
+    # of their noise scores as well as one that ranks them in order
+    drops = torch.tensor([[0.5, 0.3, 0.4, 0.004, -0.002, 0.001, float('nan')]])
+    in_order = torch.tensor([[5., 3., 4., 2.5, 0.5, 1.5, 0.]])
+    reversed_noise = torch.tensor([[5., 3., 4., 0.5, 2.5, 1.5, 0.]])
+    tied = tie_small_drops(drops)
+    assert tied[0, 3:6].eq(0).all() and torch.isnan(tied[0, 6])
+    assert tied[0, :3].equal(drops[0, :3])
+    raw = rank_correlation(in_order, drops) - rank_correlation(
+        reversed_noise, drops)
+    assert raw.abs().item() > 0.1  # untied, the noise order counts
+    assert rank_correlation(in_order, tied).item() == pytest.approx(
+        rank_correlation(reversed_noise, tied).item())
+    # no object matters: faithfulness is not defined for the image
+    quiet = tie_small_drops(torch.tensor([[0.005, -0.003, 0.002]]))
+    assert torch.isnan(rank_correlation(torch.tensor([[3., 2., 1.]]),
+                                        quiet)).all()
+
+
 class Brightness(nn.Module):
     """Two classes; class 0's logit is the mean of the top-left quarter."""
 
@@ -136,3 +158,28 @@ def test_randomised_copy_changes_the_weights_not_the_model():
     maps = torch.rand(3, 4, 4)
     assert map_similarity(maps, maps).tolist() == pytest.approx([1, 1, 1])
     assert map_similarity(maps, -maps).tolist() == pytest.approx([-1] * 3)
+
+
+def test_cascading_copies_reinitialise_from_the_output_down():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.Flatten(1), nn.Linear(4, 2), nn.Linear(2, 2))
+    assert cascade_layers(model) == ['0', '1', '4', '5']
+    copies = cascading_copies(model, steps=2, seed=3)
+    assert [(name, count) for name, count, _ in copies] == [('4', 2),
+                                                           ('0', 4)]
+    for _, count, randomised in copies:
+        assert not randomised.training
+        for index, name in enumerate(cascade_layers(model)):
+            same = torch.equal(dict(model.named_modules())[name].weight,
+                               dict(randomised.named_modules())[name].weight)
+            # BatchNorm's reset sets weight 1, which it already is
+            if name != '1':
+                assert same == (index < 4 - count), (name, count)
+    again = cascading_copies(model, steps=2, seed=3)
+    assert torch.equal(again[1][2][0].weight, copies[1][2][0].weight)
+    assert len(cascading_copies(model, steps=8)) == 4  # one per layer
+    with pytest.raises(ValueError, match='steps must be an integer'):
+        cascading_copies(model, steps=0)
+    with pytest.raises(ValueError, match='has none'):
+        cascading_copies(nn.ReLU())

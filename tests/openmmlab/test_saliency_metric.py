@@ -1,5 +1,6 @@
 """SaliencyMetric in a real mmengine Runner, and tools/eval_saliency.py."""
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -112,6 +113,22 @@ def test_eval_saliency_tool_scores_methods_and_controls_on_ground_truth(
     assert by[('BR-NPA', 'dauc')]['count'] == '6'
     per_image = list(csv.DictReader(open(out_dir / 'per_image.csv')))
     assert len({row['image'] for row in per_image}) == 10
+    # every model re-run on the intervened scenes, counted per intervention
+    assert 'Evidence each model uses' in table
+    summary = json.loads((out_dir / 'summary.json').read_text())
+    interventions = {(r['model'], r['intervention']): r
+                     for r in summary['interventions']}
+    assert len(interventions) == 2 * 5
+    assert {r['images'] for r in interventions.values()} == {10}
+    cascade = summary['cascading_randomisation']
+    assert sorted(cascade) == ['BR-NPA', 'BR-NPA norm map']
+    steps = cascade['BR-NPA']
+    assert len(steps) == 4 and steps[-1]['layers'] == steps[-1]['of']
+    assert [s['layers'] for s in steps] == sorted(s['layers'] for s in steps)
+    assert 'Cascading randomisation' in table
+    rendered = interventions['BR-NPA', 'as rendered']
+    assert rendered['rate'] == pytest.approx(
+        summary['accuracy']['BR-NPA'])
     assert {row['method'] for row in per_image} == {
         row['method'] for row in rows}
 
