@@ -253,11 +253,24 @@ class SceneTruth:
         self.config = synthetic.load_config(data_root)
         self.objects = synthetic.load_objects(data_root)
         self.scenes = synthetic.load_scenes(data_root)
+        self.shortcuts = (synthetic.load_shortcuts(data_root)
+                          if self.config.shortcut != 'none' else None)
 
     def truth(self, samples) -> gt.GroundTruth:
         return gt.GroundTruth.from_objects(
             [self.objects[relative_path(self.data_root, s)]
              for s in samples], [scale_of(s) for s in samples])
+
+    def shortcut(self, samples) -> Optional[gt.GroundTruth]:
+        """The planted marker's box of each sample, "decisive" where the
+        image shows a marker (None on a dataset without shortcut)."""
+        if self.shortcuts is None:
+            return None
+        marked = [self.shortcuts[relative_path(self.data_root, s)]
+                  for s in samples]
+        return gt.GroundTruth.from_objects(
+            [(box[None], np.array([code >= 0])) for box, code in marked],
+            [scale_of(s) for s in samples])
 
     def render_variants(self, samples) -> List[torch.Tensor]:
         """Each image re-rendered, then once with each object removed:
@@ -344,6 +357,7 @@ class MMPretrainBatches:
             images, labels,
             [relative_path(self.data_root, s) for s in samples],
             truth=self.scenes.truth(samples),
+            shortcut=self.scenes.shortcut(samples),
             variants={name: self.scenes.variants(model, rendered, images)
                       for name, model in self.models.items()})
 
