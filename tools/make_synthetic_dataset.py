@@ -1,19 +1,27 @@
 """Generate the embedded fine-grained dataset in the CUB-200-2011 layout.
 
     python tools/make_synthetic_dataset.py data/synthetic_parts [--seed 0]
+        [--variant two-tone-rim] [--distractor-colours complete]
+        [--shortcut marker] [--shortcut-test removed] ...
 """
 import argparse
 from dataclasses import fields
 
 from brnpa_plugins.data import SyntheticPartsConfig, generate_part_dataset
+from brnpa_plugins.data.synthetic import (DISTRACTOR_COLOURS, SHORTCUT_TESTS,
+                                          SHORTCUTS, VARIANTS)
+
+CHOICES = dict(variant=VARIANTS, distractor_colours=DISTRACTOR_COLOURS,
+               shortcut=SHORTCUTS, shortcut_test=SHORTCUT_TESTS)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('root', help='destination folder')
     for field in fields(SyntheticPartsConfig):
-        parser.add_argument(f'--{field.name.replace("_", "-")}', type=int,
-                            default=field.default,
+        parser.add_argument(f'--{field.name.replace("_", "-")}',
+                            type=type(field.default), default=field.default,
+                            choices=CHOICES.get(field.name),
                             help=f'default: {field.default}')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace a folder generated with other options')

@@ -10,11 +10,21 @@ the same without the rim. Shapes cover exactly the same number of pixels.
   assignment of colours to shapes (``parts!`` possible classes, 6 for three
   parts). Which colour sits on which rimmed shape is the only evidence.
 - Distractors are painted by an assignment drawn independently of the
-  class, so they carry no information about it.
+  class, so they carry no information about it; but the parts' looks are
+  always present, so which looks appear together still hints at the class
+  (:func:`brnpa_plugins.evaluation.shortcuts.cooccurrence_accuracy`).
 - Every image holds the same number of pixels of each colour, of each shape
   and of rim, and images are stored losslessly (PNG), so global colour or
   shape statistics carry no class information either (a colour-histogram
   classifier stays at chance: ``tests/data/test_synthetic.py``).
+
+Options of :class:`SyntheticPartsConfig` make it harder: ``variant=
+'two-tone-rim'`` rims every object in the same two tones and marks a
+decisive part by their order (:mod:`.two_tone`), so no model-free detector of
+rims or edges tells parts from distractors; ``distractor_colours='complete'``
+shows every (shape, colour) once per image, so which objects appear together
+says nothing either; ``shortcut='marker'`` plants a class-coded corner marker
+(:mod:`.markers`) that test images show, lack or show recoded.
 
 Ground truth written next to the images:
 
@@ -26,9 +36,11 @@ Ground truth written next to the images:
   ids are the shapes (``parts/parts.txt``).
 - ``scenes.jsonl``: the scene of each image (background seed, objects and
   their positions), from which :func:`render_scene` re-renders the image
-  exactly, and :func:`intervene` removes an object or turns a decisive part
-  into a distractor, so that the effect of every object on a model can be
-  measured by intervention.
+  exactly, and :func:`intervene` removes an object, turns a decisive part
+  into a distractor or swaps two objects' roles, so that the effect of
+  every object on a model can be measured by intervention;
+  :func:`edit_shortcut` does the same for the marker, whose box and code
+  ``shortcuts.txt`` records.
 
 The data is a pure function of its config: the same seed gives the same
 files. It is written to a temporary folder renamed into place, so an
@@ -40,11 +52,14 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, replace
-from typing import Dict, List, Sequence, Tuple
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
+
+from .markers import marker_box, paint_marker
+from .two_tone import paint_two_tone_rim
 
 SHAPES = ('disc', 'square', 'triangle', 'cross')
 COLOURS = {
@@ -59,6 +74,14 @@ MANIFEST = 'brnpa_synthetic.json'
 CLASS_NAMES_FILE = 'class_names.txt'
 OBJECTS_FILE = 'objects.txt'
 SCENES_FILE = 'scenes.jsonl'
+SHORTCUTS_FILE = 'shortcuts.txt'
+#: What marks a decisive part (see :class:`SyntheticPartsConfig`).
+VARIANTS = ('white-rim', 'two-tone-rim')
+DISTRACTOR_COLOURS = ('independent', 'complete')
+SHORTCUTS = ('none', 'marker')
+#: What the test images' marker shows: their class's code, nothing, or the
+#: code of another class.
+SHORTCUT_TESTS = ('present', 'removed', 'recoded')
 #: Share of a part's bounding square its shape covers (every shape alike).
 SHAPE_AREA = 0.45
 
@@ -76,10 +99,27 @@ class SyntheticPartsConfig:
         test_per_class: test images per class.
         image_size: side of the square images in pixels.
         part_size: side of a shape's bounding square in pixels.
-        distractors: rimless objects per image, painted by assignments
-            drawn independently of the class (``parts`` of them show every
-            shape and colour once more).
+        distractors: objects per image that do not decide the class.
         seed: random seed.
+        variant: what marks a decisive part. ``'white-rim'``: a white rim
+            (distractors have none), the most contrasted thing of the image;
+            ``'two-tone-rim'``: every object has a rim of the same two tones
+            and a decisive part wears them in the opposite order of a
+            distractor (:mod:`.two_tone`), so no object is more contrasted
+            than another.
+        distractor_colours: ``'independent'``: each group of ``parts``
+            distractors is painted by an assignment drawn independently of
+            the class (which objects appear together still hints at the
+            class); ``'complete'``: the distractors are every shape in each
+            colour its decisive part does not have, so every image shows
+            every (shape, colour) exactly once (needs ``distractors ==
+            parts * (parts - 1)``).
+        shortcut: ``'none'``, or ``'marker'``: a class-coded marker in the
+            top-left corner (:mod:`.markers`), written to ``shortcuts.txt``.
+        shortcut_test: what the test images' marker shows: ``'present'``
+            (their class's code), ``'removed'`` (no marker) or
+            ``'recoded'`` (the code of another class); training images
+            always show their class's.
     """
     num_classes: int = 6
     parts: int = 3
@@ -89,6 +129,10 @@ class SyntheticPartsConfig:
     part_size: int = 16
     distractors: int = 3
     seed: int = 0
+    variant: str = 'white-rim'
+    distractor_colours: str = 'independent'
+    shortcut: str = 'none'
+    shortcut_test: str = 'present'
 
     @property
     def rim(self) -> int:
@@ -132,13 +176,54 @@ class SyntheticPartsConfig:
         if self.distractors < 0:
             raise ValueError(f'distractors must be >= 0, got '
                              f'{self.distractors}')
+        for name, allowed in (('variant', VARIANTS),
+                              ('distractor_colours', DISTRACTOR_COLOURS),
+                              ('shortcut', SHORTCUTS),
+                              ('shortcut_test', SHORTCUT_TESTS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f'{name} must be one of {allowed}, got '
+                                 f'{getattr(self, name)!r}')
+        complete = self.parts * (self.parts - 1)
+        if self.distractor_colours == 'complete' and \
+                self.distractors != complete:
+            raise ValueError(
+                f"distractor_colours='complete' paints every shape in each "
+                f'colour its decisive part lacks, so it needs distractors = '
+                f'parts * (parts - 1) = {complete}, got distractors='
+                f'{self.distractors}; set distractors={complete} or '
+                "distractor_colours='independent'")
+        if self.shortcut == 'none' and self.shortcut_test != 'present':
+            raise ValueError(
+                f'shortcut_test={self.shortcut_test!r} changes a marker, but '
+                "shortcut='none' draws none; set shortcut='marker' or "
+                "shortcut_test='present'")
         cell = self.box_size + self.gap
         objects = self.parts + self.distractors
-        if objects * cell**2 > 0.5 * self.image_size**2:
+        area = objects * cell**2
+        if self.shortcut == 'marker':
+            area += (marker_box(self.part_size)[2] + self.gap)**2
+        if area > 0.5 * self.image_size**2:
             raise ValueError(
                 f'{objects} objects of {self.box_size} px do not fit in '
                 f'{self.image_size} px images; lower distractors or '
                 'part_size, or raise image_size')
+
+    def record(self) -> dict:
+        """The config as the manifest stores it: every field, except the
+        options that select a variant, a distractor rule or a shortcut
+        where they keep their default (so datasets of the default variant
+        have the manifest they always had)."""
+        record = asdict(self)
+        for item in fields(self):
+            if item.name in OPTION_FIELDS and \
+                    record[item.name] == item.default:
+                del record[item.name]
+        return record
+
+
+#: Fields that select a variant of the benchmark rather than its sizes.
+OPTION_FIELDS = ('variant', 'distractor_colours', 'shortcut',
+                 'shortcut_test')
 
 
 @dataclass(frozen=True)
@@ -165,10 +250,13 @@ class Scene:
     label: int  # from 0
     background_seed: int
     objects: Tuple[SceneObject, ...]
+    marker: Optional[int] = None  # the code of the corner marker, if any
 
     def to_json(self) -> str:
         record = asdict(self)
         record['objects'] = [asdict(o) for o in self.objects]
+        if record['marker'] is None:
+            del record['marker']
         return json.dumps(record, separators=(',', ':'))
 
     @classmethod
@@ -282,48 +370,107 @@ def render_scene(scene: Scene, config: SyntheticPartsConfig) -> np.ndarray:
     for item in scene.objects:
         mask = shape_mask(item.shape, config.part_size)
         top, left = item.top, item.left
-        if item.decisive:
-            ring = _dilate(mask, rim)
-            image[top:top + config.box_size,
-                  left:left + config.box_size][ring] = RIM_COLOUR
-        inner = image[top + rim:top + rim + config.part_size,
-                      left + rim:left + rim + config.part_size]
+        box = image[top:top + config.box_size, left:left + config.box_size]
+        if config.variant == 'two-tone-rim':
+            paint_two_tone_rim(box, _dilate(mask, rim) & ~np.pad(mask, rim),
+                               item.decisive)
+        elif item.decisive:
+            box[_dilate(mask, rim)] = RIM_COLOUR
+        inner = box[rim:rim + config.part_size, rim:rim + config.part_size]
         inner[mask] = tuple(c * item.tone for c in colours[item.colour])
+    if scene.marker is not None:
+        paint_marker(image, marker_box(config.part_size), scene.marker)
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+#: What :func:`intervene` can do to an object.
+INTERVENTIONS = ('remove', 'demote', 'swap')
+
+
 def intervene(scene: Scene, index: int, action: str = 'remove') -> Scene:
-    """``scene`` with object ``index`` removed, or turned into a distractor.
+    """``scene`` with object ``index`` removed, demoted or swapped.
 
     Args:
         scene: the scene to change.
         index: which object (position in ``scene.objects``).
-        action: ``'remove'`` (the background shows through) or ``'demote'``
-            (the same shape and colour without the rim).
+        action: ``'remove'`` (the background shows through), ``'demote'``
+            (the same shape and colour marked as a distractor: without the
+            white rim, or with the two tones reversed) or ``'swap'`` (the
+            object trades roles with the first object of the same shape and
+            the other role: swapping every decisive part hands the roles to
+            distractors, whose colours then spell the class).
     """
     if not 0 <= index < len(scene.objects):
         raise IndexError(f'object index {index} out of range for a scene of '
                          f'{len(scene.objects)} objects')
     objects = list(scene.objects)
+    item = objects[index]
     if action == 'remove':
         del objects[index]
     elif action == 'demote':
-        objects[index] = replace(objects[index], decisive=False)
+        objects[index] = replace(item, decisive=False)
+    elif action == 'swap':
+        other = next((k for k, o in enumerate(objects)
+                      if o.shape == item.shape
+                      and o.decisive != item.decisive), None)
+        if other is None:
+            raise ValueError(f'object {index} ({item.shape}) has no object '
+                             'of the same shape and the other role to swap '
+                             'with')
+        objects[index] = replace(item, decisive=not item.decisive)
+        objects[other] = replace(objects[other], decisive=item.decisive)
     else:
-        raise ValueError(f"action must be 'remove' or 'demote', got "
+        raise ValueError(f'action must be one of {INTERVENTIONS}, got '
                          f'{action!r}')
     return replace(scene, objects=tuple(objects))
 
 
+def edit_shortcut(scene: Scene, action: str,
+                  config: SyntheticPartsConfig) -> Scene:
+    """``scene`` with its corner marker showing the class's code
+    (``'present'``), no marker (``'removed'``) or the code of another class
+    (``'recoded'``, drawn from the seed and the image id: the same code
+    every call, and the one a ``shortcut_test='recoded'`` dataset holds).
+    """
+    if config.shortcut != 'marker':
+        raise ValueError(f'edit_shortcut needs a dataset made with '
+                         f"shortcut='marker', got shortcut="
+                         f'{config.shortcut!r}')
+    if action == 'present':
+        return replace(scene, marker=scene.label)
+    if action == 'removed':
+        return replace(scene, marker=None)
+    if action == 'recoded':
+        rng = np.random.default_rng([config.seed, scene.image_id, 2])
+        shift = 1 + int(rng.integers(config.num_classes - 1))
+        return replace(scene,
+                       marker=(scene.label + shift) % config.num_classes)
+    raise ValueError(f'action must be one of {SHORTCUT_TESTS}, got '
+                     f'{action!r}')
+
+
 def _place(rng: np.random.Generator, count: int,
-           config: SyntheticPartsConfig) -> List[Tuple[int, int]]:
-    """Top-left corners of ``count`` boxes at least ``gap`` apart."""
+           config: SyntheticPartsConfig,
+           reserved: Optional[Tuple[int, int, int, int]] = None
+           ) -> List[Tuple[int, int]]:
+    """Top-left corners of ``count`` boxes at least ``gap`` apart, and
+    ``gap`` away from the ``reserved`` box (x0, y0, x1, y1) if one is given.
+    """
     span = config.image_size - config.box_size + 1
-    reach = config.box_size + config.gap
+    size, gap = config.box_size, config.gap
+    reach = size + gap
+
+    def clear(top: int, left: int) -> bool:
+        x0, y0, x1, y1 = reserved
+        return (top >= y1 + gap or top + size + gap <= y0 or
+                left >= x1 + gap or left + size + gap <= x0)
+
     for _ in range(100):
         corners: List[Tuple[int, int]] = []
         for _ in range(200 * count):
             top, left = (int(v) for v in rng.integers(0, span, size=2))
+            if reserved is not None and not clear(top, left):
+                continue
             if all(abs(top - t) >= reach or abs(left - l) >= reach
                    for t, l in corners):
                 corners.append((top, left))
@@ -334,20 +481,27 @@ def _place(rng: np.random.Generator, count: int,
 
 
 def make_scene(config: SyntheticPartsConfig, image_id: int, path: str,
-               label: int) -> Scene:
-    """The scene of image ``image_id`` of class ``label`` (deterministic)."""
+               label: int, test: bool = False) -> Scene:
+    """The scene of image ``image_id`` of class ``label`` (deterministic);
+    a ``test`` image's marker follows ``config.shortcut_test``."""
     background_seed = int(np.random.SeedSequence(
         [config.seed, image_id]).generate_state(1)[0])
     rng = np.random.default_rng([config.seed, image_id, 1])
     colours = list(COLOURS)
-    painted = [(i, c, True)
-               for i, c in enumerate(class_assignments(config)[label])]
-    for start in range(0, config.distractors, config.parts):
-        shuffle = rng.permutation(config.parts)
-        painted += [(i, int(shuffle[i]), False)
-                    for i in range(min(config.parts,
-                                       config.distractors - start))]
-    corners = _place(rng, len(painted), config)
+    assignment = class_assignments(config)[label]
+    painted = [(i, c, True) for i, c in enumerate(assignment)]
+    if config.distractor_colours == 'complete':
+        painted += [(i, c, False) for i in range(config.parts)
+                    for c in range(config.parts) if c != assignment[i]]
+    else:
+        for start in range(0, config.distractors, config.parts):
+            shuffle = rng.permutation(config.parts)
+            painted += [(i, int(shuffle[i]), False)
+                        for i in range(min(config.parts,
+                                           config.distractors - start))]
+    marked = config.shortcut == 'marker'
+    corners = _place(rng, len(painted), config,
+                     marker_box(config.part_size) if marked else None)
     order = rng.permutation(len(painted))  # the role is not in the index
     tones = rng.uniform(0.85, 1.0, size=len(painted))
     objects = tuple(
@@ -355,7 +509,11 @@ def make_scene(config: SyntheticPartsConfig, image_id: int, path: str,
                     painted[k][2], corners[j][0], corners[j][1],
                     round(float(tones[j]), 4))
         for j, k in enumerate(order))
-    return Scene(image_id, path, label, background_seed, objects)
+    scene = Scene(image_id, path, label, background_seed, objects)
+    if marked:
+        scene = edit_shortcut(scene, config.shortcut_test if test
+                              else 'present', config)
+    return scene
 
 
 def generate_part_dataset(root: str, config: SyntheticPartsConfig = None,
@@ -368,7 +526,10 @@ def generate_part_dataset(root: str, config: SyntheticPartsConfig = None,
     ``classes.txt``, ``bounding_boxes.txt`` (the box around the decisive
     parts), ``parts/parts.txt``, ``parts/part_locs.txt``, ``objects.txt``,
     ``scenes.jsonl``, ``class_names.txt`` (one name per line, for
-    mmpretrain's ``classes`` argument) and a manifest with the config.
+    mmpretrain's ``classes`` argument), with ``shortcut='marker'``
+    ``shortcuts.txt`` (``<image_id> <x0> <y0> <x1> <y1> <code>``: each
+    image's marker box and the code it shows, -1 where it has none) and a
+    manifest with the config.
 
     Args:
         root: destination folder.
@@ -385,7 +546,7 @@ def generate_part_dataset(root: str, config: SyntheticPartsConfig = None,
     if os.path.isdir(root):
         if os.path.isfile(manifest):
             with open(manifest) as stream:
-                if json.load(stream) == asdict(config):
+                if json.load(stream) == config.record():
                     return root
         if not overwrite:
             raise FileExistsError(
@@ -439,6 +600,8 @@ def _write_dataset(root: str, config: SyntheticPartsConfig) -> None:
                               'parts/part_locs.txt', OBJECTS_FILE,
                               SCENES_FILE)
     }
+    if config.shortcut != 'none':
+        lines[SHORTCUTS_FILE] = []
     image_id = 0
     count = config.train_per_class + config.test_per_class
     for label, name in enumerate(names):
@@ -447,10 +610,11 @@ def _write_dataset(root: str, config: SyntheticPartsConfig) -> None:
         for index in range(count):
             image_id += 1
             relative = f'{folder}/{name}_{index:04d}.png'
-            scene = make_scene(config, image_id, relative, label)
+            train = index < config.train_per_class
+            scene = make_scene(config, image_id, relative, label, not train)
             Image.fromarray(render_scene(scene, config)).save(
                 os.path.join(root, 'images', relative))
-            _annotate(lines, scene, config, index < config.train_per_class)
+            _annotate(lines, scene, config, train)
 
     def write(name, rows):
         path = os.path.join(root, name)
@@ -466,7 +630,7 @@ def _write_dataset(root: str, config: SyntheticPartsConfig) -> None:
     write(CLASS_NAMES_FILE, names)
     write('parts/parts.txt',
           [f'{i + 1} {s}' for i, s in enumerate(SHAPES[:config.parts])])
-    write(MANIFEST, [json.dumps(asdict(config), indent=2)])
+    write(MANIFEST, [json.dumps(config.record(), indent=2)])
 
 
 def _annotate(lines: Dict[str, List[str]], scene: Scene,
@@ -477,6 +641,11 @@ def _annotate(lines: Dict[str, List[str]], scene: Scene,
     lines['image_class_labels.txt'].append(f'{i} {scene.label + 1}')
     lines['train_test_split.txt'].append(f'{i} {int(train)}')
     lines[SCENES_FILE].append(scene.to_json())
+    if SHORTCUTS_FILE in lines:
+        code = -1 if scene.marker is None else scene.marker
+        lines[SHORTCUTS_FILE].append(
+            f'{i} ' + ' '.join(str(v) for v in marker_box(config.part_size))
+            + f' {code}')
     decisive = {}
     for k, item in enumerate(scene.objects, 1):
         box = item.box(config)
@@ -518,3 +687,30 @@ def load_objects(data_root: str) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
                np.array([r[4] == ROLES[0] for r in items]))
         for path, items in rows.items()
     }
+
+
+def load_shortcuts(data_root: str) -> Dict[str, Tuple[np.ndarray, int]]:
+    """Marker box and code of every image, from ``shortcuts.txt``.
+
+    Returns:
+        dict: path relative to ``images/`` -> (float array (x0, y0, x1, y1)
+        in pixels, x1 and y1 exclusive; the code the marker shows, -1 where
+        the image has no marker).
+    """
+    path = os.path.join(data_root, SHORTCUTS_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} is missing: {data_root!r} was not generated with "
+            "shortcut='marker'; generate it with SyntheticPartsConfig("
+            "shortcut='marker') (or --shortcut marker).")
+    with open(os.path.join(data_root, 'images.txt')) as stream:
+        paths = dict(line.split()[:2] for line in stream if line.strip())
+    shortcuts = {}
+    with open(path) as stream:
+        for line in stream:
+            row = line.split()
+            if row:
+                shortcuts[paths[row[0]]] = (
+                    np.array([float(v) for v in row[1:5]]),
+                    int(row[5]))
+    return shortcuts

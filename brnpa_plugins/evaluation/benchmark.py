@@ -39,6 +39,7 @@ from torch import Tensor, nn
 from . import ground_truth as gt
 from .methods import compute_saliency, ranked_part_maps, saliency_methods
 from .methods.attention import attention_output
+from .methods.controls import CUE_DETECTORS
 from .perturbation import DEFAULT_MAX_STEPS
 from .pointing import pointing_game
 from .protocol import HIGHER_IS_BETTER, evaluate_maps
@@ -77,11 +78,17 @@ class Row(NamedTuple):
         return self.untrained or saliency_methods()[self.method].control
 
 
-def default_controls(has_truth: bool) -> List[str]:
-    """The controls of a report: the model-free ones, and the oracle and
-    anti-oracle where the ground truth is known."""
-    return list(DEFAULT_CONTROLS) + (list(GROUND_TRUTH_CONTROLS)
-                                     if has_truth else [])
+def default_controls(has_truth: bool,
+                     variant: Optional[str] = None) -> List[str]:
+    """The controls of a report: the model-free ones, the detector of the
+    cue of the generated benchmark's ``variant`` (when given), and the
+    oracle and anti-oracle where the ground truth is known."""
+    if variant is not None and variant not in CUE_DETECTORS:
+        raise ValueError(f'no cue detector for variant {variant!r}; known: '
+                         f'{sorted(CUE_DETECTORS)}')
+    cue = [CUE_DETECTORS[variant]] if variant is not None else []
+    return list(DEFAULT_CONTROLS) + cue + (list(GROUND_TRUTH_CONTROLS)
+                                           if has_truth else [])
 
 
 def build_rows(explained: Mapping[str, Sequence[str]],

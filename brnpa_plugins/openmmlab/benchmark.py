@@ -13,8 +13,9 @@
 The model of CONFIG / CHECKPOINT (the reference row) and each
 ``--attention-model`` are explained by ``--methods``; the controls
 (``--controls``; by default uniform random over ``--random-seeds`` seeds, a
-centred Gaussian, the model-free colour saturation and, on a dataset with
-ground truth, the oracle and anti-oracle) are scored on the reference model;
+centred Gaussian, the model-free colour saturation and, on the generated
+benchmark, the model-free detector of its variant's cue, the oracle and the
+anti-oracle) are scored on the reference model;
 post-hoc methods explain the plain CNN of ``--cnn-config``. Every registered
 saliency method can be named, and its record decides how it is labelled,
 whether it is a control and whether it is expensive (run on the
@@ -92,7 +93,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--controls', nargs='*', default=None,
         help='control maps scored on the main model (default: random '
-        'gaussian saturation, plus oracle anti-oracle on ground truth)')
+        'gaussian saturation, plus on the generated benchmark the detector '
+        "of its variant's cue (white-pixels or edge-energy), oracle and "
+        'anti-oracle)')
     parser.add_argument('--cnn-config', help='config of the plain CNN')
     parser.add_argument('--cnn-checkpoint', help='checkpoint of the CNN')
     parser.add_argument('--cnn-methods', nargs='+',
@@ -250,11 +253,24 @@ class SceneTruth:
         self.config = synthetic.load_config(data_root)
         self.objects = synthetic.load_objects(data_root)
         self.scenes = synthetic.load_scenes(data_root)
+        self.shortcuts = (synthetic.load_shortcuts(data_root)
+                          if self.config.shortcut != 'none' else None)
 
     def truth(self, samples) -> gt.GroundTruth:
         return gt.GroundTruth.from_objects(
             [self.objects[relative_path(self.data_root, s)]
              for s in samples], [scale_of(s) for s in samples])
+
+    def shortcut(self, samples) -> Optional[gt.GroundTruth]:
+        """The planted marker's box of each sample, "decisive" where the
+        image shows a marker (None on a dataset without shortcut)."""
+        if self.shortcuts is None:
+            return None
+        marked = [self.shortcuts[relative_path(self.data_root, s)]
+                  for s in samples]
+        return gt.GroundTruth.from_objects(
+            [(box[None], np.array([code >= 0])) for box, code in marked],
+            [scale_of(s) for s in samples])
 
     def render_variants(self, samples) -> List[torch.Tensor]:
         """Each image re-rendered, then once with each object removed:
@@ -341,6 +357,7 @@ class MMPretrainBatches:
             images, labels,
             [relative_path(self.data_root, s) for s in samples],
             truth=self.scenes.truth(samples),
+            shortcut=self.scenes.shortcut(samples),
             variants={name: self.scenes.variants(model, rendered, images)
                       for name, model in self.models.items()})
 
@@ -425,8 +442,9 @@ def main(argv=None) -> None:
                       for name, _, _ in args.attention_model})
     if args.cnn_config:
         explained[args.cnn_name] = args.cnn_methods
-    controls = (default_controls(has_truth) if args.controls is None
-                else args.controls)
+    controls = (default_controls(has_truth,
+                                 scenes.config.variant if scenes else None)
+                if args.controls is None else args.controls)
     try:
         rows = build_rows(explained, args.name, controls, args.random_seeds,
                           has_truth, args.untrained_draws)

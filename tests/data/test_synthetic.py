@@ -1,6 +1,9 @@
 import filecmp
+import hashlib
+import json
 import os
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,10 +12,11 @@ from PIL import Image
 from brnpa_plugins.data import (SyntheticPartsConfig, check_cub_root,
                                 class_names, generate_part_dataset,
                                 load_part_locations)
-from brnpa_plugins.data.synthetic import (SHAPES, class_assignments,
-                                          intervene, load_config,
-                                          load_objects, load_scenes,
-                                          render_scene, shape_mask)
+from brnpa_plugins.data.synthetic import (MANIFEST, SHAPES,
+                                          class_assignments, intervene,
+                                          load_config, load_objects,
+                                          load_scenes, render_scene,
+                                          shape_mask)
 
 SMALL = SyntheticPartsConfig(num_classes=4, train_per_class=2,
                              test_per_class=2, image_size=64, part_size=12,
@@ -35,6 +39,23 @@ def test_same_seed_same_files(tmp_path, small_root):
         first = stream.readline().split()[1]
     assert filecmp.cmp(os.path.join(small_root, 'images', first),
                        os.path.join(other, 'images', first), shallow=False)
+
+
+def test_the_default_variant_writes_the_files_it_always_wrote(small_root):
+    """The variants and the shortcut option leave the default dataset bit
+    for bit as it was (this digest was taken before they existed), and its
+    manifest names no option."""
+    digest = hashlib.sha256()
+    for folder, _, files in sorted(os.walk(small_root)):
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            digest.update(os.path.relpath(path, small_root).encode())
+            with open(path, 'rb') as stream:
+                digest.update(stream.read())
+    assert digest.hexdigest() == ('93a87032a7b69da6cb535e8ff452338ca453a9cf'
+                                  '338f6dafe2c757d7fbdaa24b')
+    with open(os.path.join(small_root, MANIFEST)) as stream:
+        assert 'variant' not in json.load(stream)
 
 
 def test_loads_through_mmpretrain_cub(small_root):
@@ -106,22 +127,58 @@ def test_ground_truth_files_agree_with_the_pixels(small_root):
         assert sorted(map(tuple, parts[path])) == sorted(map(tuple, centres))
 
 
-def test_an_intervention_changes_only_its_object(small_root):
-    scene = next(iter(load_scenes(small_root).values()))
-    original = render_scene(scene, SMALL)
+@pytest.mark.parametrize('variant', ['white-rim', 'two-tone-rim'])
+def test_an_intervention_changes_only_its_object(variant, small_root,
+                                                 tmp_path):
+    config = replace(SMALL, variant=variant)
+    root = small_root if variant == SMALL.variant else \
+        generate_part_dataset(str(tmp_path / variant), config)
+    scene = next(iter(load_scenes(root).values()))
+    original = render_scene(scene, config)
     for index, item in enumerate(scene.objects):
-        x0, y0, x1, y1 = item.box(SMALL)
+        x0, y0, x1, y1 = item.box(config)
         for action in ('remove', 'demote'):
-            changed = render_scene(intervene(scene, index, action), SMALL)
+            changed = render_scene(intervene(scene, index, action), config)
             differs = np.argwhere((changed != original).any(axis=2))
             assert len(differs) > 0 or (action == 'demote' and
                                         not item.decisive)
             assert (differs[:, 0] >= y0).all() and (differs[:, 0] < y1).all()
             assert (differs[:, 1] >= x0).all() and (differs[:, 1] < x1).all()
-    with pytest.raises(ValueError, match="'remove' or 'demote'"):
-        intervene(scene, 0, 'swap')
+    with pytest.raises(ValueError, match="one of .*'swap'"):
+        intervene(scene, 0, 'move')
     with pytest.raises(IndexError, match='out of range'):
         intervene(scene, len(scene.objects))
+
+
+def test_swapping_every_decisive_part_hands_the_roles_to_distractors(
+        small_root):
+    scene = next(iter(load_scenes(small_root).values()))
+    swapped = scene
+    for index, item in enumerate(scene.objects):
+        if item.decisive:
+            swapped = intervene(swapped, index, 'swap')
+    for shape in SHAPES[:SMALL.parts]:
+        before = [o.decisive for o in scene.objects if o.shape == shape]
+        after = [o.decisive for o in swapped.objects if o.shape == shape]
+        assert sorted(before) == sorted(after) == [False, True]
+        assert before != after
+    assert [(o.shape, o.colour, o.top) for o in scene.objects] == \
+        [(o.shape, o.colour, o.top) for o in swapped.objects]
+    # the pixels change on the rims of the swapped objects only
+    changed = (render_scene(swapped, SMALL) !=
+               render_scene(scene, SMALL)).any(axis=2)
+    outside = changed.copy()
+    for item in scene.objects:
+        x0, y0, x1, y1 = item.box(SMALL)
+        outside[y0:y1, x0:x1] = False
+    assert changed.sum() > 0 and not outside.any()
+    lonely = intervene(scene, next(k for k, o in enumerate(scene.objects)
+                                   if not o.decisive), 'remove')
+    shape = next(o.shape for o in scene.objects if not o.decisive)
+    decisive = next(k for k, o in enumerate(lonely.objects)
+                    if o.shape == shape and o.decisive)
+    with pytest.raises(ValueError, match='no object of the same shape'):
+        intervene(lonely, decisive, 'swap')
 
 
 def test_a_colour_histogram_classifier_stays_at_chance(tmp_path):
@@ -178,7 +235,16 @@ def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
                                           (dict(distractors=30), 'fit'),
                                           (dict(test_per_class=0),
                                            'test_per_class'),
-                                          (dict(seed='0'), 'seed')])
+                                          (dict(seed='0'), 'seed'),
+                                          (dict(variant='rim'), 'variant'),
+                                          (dict(distractor_colours='all'),
+                                           'distractor_colours'),
+                                          (dict(distractor_colours='complete'),
+                                           'distractors=6'),
+                                          (dict(shortcut='corner'),
+                                           'shortcut must'),
+                                          (dict(shortcut_test='removed'),
+                                           "shortcut='marker'")])
 def test_bad_config_values_are_named(change, word, tmp_path):
     config = SyntheticPartsConfig(**{**SMALL.__dict__, **change})
     with pytest.raises(ValueError, match=word):
@@ -189,3 +255,24 @@ def test_missing_cub_root_names_the_layout(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match=r'(?s)missing .*images.txt.*Expected layout'):
         check_cub_root(str(tmp_path))
+
+
+def test_the_tool_takes_every_option_and_names_a_bad_one(tmp_path):
+    import subprocess
+    import sys
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    common = [sys.executable, 'tools/make_synthetic_dataset.py',
+              '--num-classes', '2', '--train-per-class', '1',
+              '--test-per-class', '1', '--variant', 'two-tone-rim',
+              '--shortcut', 'marker', '--shortcut-test', 'recoded']
+    result = subprocess.run(common + [str(tmp_path / 'd')], cwd=repo,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = load_config(str(tmp_path / 'd'))
+    assert (config.variant, config.shortcut, config.shortcut_test,
+            config.num_classes) == ('two-tone-rim', 'marker', 'recoded', 2)
+    bad = subprocess.run(common + ['--distractor-colours', 'complete',
+                                   str(tmp_path / 'e')], cwd=repo,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and 'set distractors=6' in bad.stderr

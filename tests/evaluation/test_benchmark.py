@@ -38,6 +38,21 @@ def test_rows_take_their_labels_from_the_records():
     assert {row.model for row in rows if row.method == 'oracle'} == {'BR-NPA'}
 
 
+def test_the_default_controls_hold_the_cue_detector_of_the_variant():
+    assert default_controls(has_truth=False) == ['random', 'gaussian',
+                                                 'saturation']
+    assert default_controls(True, 'white-rim') == [
+        'random', 'gaussian', 'saturation', 'white-pixels', 'oracle',
+        'anti-oracle']
+    assert 'edge-energy' in default_controls(True, 'two-tone-rim')
+    rows = build_rows({'M': ['attention']}, 'M',
+                      default_controls(True, 'two-tone-rim'), has_truth=True)
+    assert [row.is_control for row in rows] == [False] + [True] * 6
+    assert 'edge energy (no model)' in [row.label for row in rows]
+    with pytest.raises(ValueError, match="variant 'plain'"):
+        default_controls(True, 'plain')
+
+
 @pytest.mark.parametrize('explained, controls, has_truth, message', [
     ({'M': ['atention']}, [], False, "unknown saliency methods"),
     ({'M': ['attention']}, ['norm'], False, "'norm' is not a control"),

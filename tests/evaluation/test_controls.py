@@ -55,3 +55,59 @@ def test_oracle_and_anti_oracle_are_the_ground_truth_boxes():
     assert anti[0, 2:, 2:].min() == 1 and anti.sum() == 4
     with pytest.raises(ValueError, match='needs ground_truth'):
         compute_saliency('oracle', None, images, None)
+
+
+def test_white_pixels_finds_white_pixels_only():
+    pixels = torch.full((1, 3, 16, 16), 120.0)
+    pixels[0, :, :4, :8] = 255.0  # white: a quarter of the top-left cell
+    pixels[0, :, 8:, 8:] = torch.tensor([250.0, 250, 30])[:, None, None]
+    maps = compute_saliency('white-pixels', None, normalise(pixels), None,
+                            stride=8)
+    assert torch.allclose(maps, torch.tensor([[[0.5, 0.0], [0.0, 0.0]]]))
+
+
+def test_edge_energy_follows_the_gradient():
+    pixels = torch.full((1, 3, 16, 16), 100.0)
+    pixels[0, :, :, 12:] = 200.0  # one vertical edge, in the right cells
+    maps = compute_saliency('edge-energy', None, normalise(pixels), None,
+                            stride=8)
+    assert maps[0, :, 0].max() == 0 and maps[0, :, 1].min() > 0
+    assert torch.equal(maps[0, 0], maps[0, 1])
+    flat = compute_saliency('edge-energy', None, normalise(pixels * 0 + 90),
+                            None, stride=4)
+    assert flat.abs().max() < 1e-3
+
+
+@pytest.mark.parametrize('variant, options', [
+    ('white-rim', {}),
+    ('two-tone-rim', dict(image_size=112, part_size=12, distractors=6,
+                          distractor_colours='complete'))])
+def test_each_variant_s_cue_detector_on_its_dataset(variant, options,
+                                                    tmp_path):
+    """On the white-rim variant the white-pixel detector puts many times
+    more mass per decisive part than per distractor and points at a part in
+    every image; on the two-tone variant neither cue detector tells decisive
+    parts from distractors."""
+    from brnpa_plugins.data import (SyntheticPartsConfig,
+                                    generate_part_dataset)
+    from brnpa_plugins.data.synthetic import VARIANTS
+    from brnpa_plugins.evaluation.methods.controls import CUE_DETECTORS
+    from brnpa_plugins.evaluation.shortcuts import cue_detector_scores
+    assert set(CUE_DETECTORS) == set(VARIANTS)
+    config = SyntheticPartsConfig(train_per_class=1, test_per_class=4,
+                                  variant=variant, **options)
+    root = generate_part_dataset(str(tmp_path / variant), config)
+    grid, pixels = cue_detector_scores(root), cue_detector_scores(root, 1)
+    assert list(grid) == ['edge-energy', 'white-pixels', 'oracle']
+    assert grid['oracle'].pointing == 1 and grid['oracle'].ratio > 100
+    assert pixels['oracle'].ratio == np.inf
+    if variant == 'white-rim':
+        assert grid['white-pixels'].pointing == 1
+        assert grid['white-pixels'].ratio > 50
+        assert grid['edge-energy'].ratio > 3
+    else:  # every object holds as many white pixels and edges
+        assert pixels['white-pixels'].ratio == pytest.approx(1, abs=1e-6)
+        assert pixels['edge-energy'].ratio == pytest.approx(1, abs=0.02)
+        assert grid['edge-energy'].ratio == pytest.approx(1, abs=0.05)
+        for name in CUE_DETECTORS.values():
+            assert grid[name].energy < grid['oracle'].energy / 2

@@ -14,7 +14,8 @@ methods do through theirs, and :func:`compute_saliency` runs any of them:
 - ``gradcam``, ``gradcam++``, ``scorecam``, ``ablationcam`` (the grad-cam
   package), ``rise``, ``rollout`` (vision transformers);
 - the controls of :mod:`.controls`: ``random``, ``gaussian``,
-  ``saturation``, ``oracle``, ``anti-oracle``.
+  ``saturation``, the cue detectors ``white-pixels`` and ``edge-energy``,
+  ``oracle``, ``anti-oracle``.
 """
 import functools
 
@@ -66,6 +67,14 @@ BUILTIN_METHODS = (
     SaliencyMethod('saturation', controls.saturation,
                    'control: colour saturation of the image (no model)',
                    label='colour saturation (no model)', control=True),
+    SaliencyMethod('white-pixels', controls.white_pixels,
+                   'control: white pixels of the image, the white-rim cue '
+                   '(no model)',
+                   label='white pixels (no model)', control=True),
+    SaliencyMethod('edge-energy', controls.edge_energy,
+                   'control: gradient magnitude of the image, every rim '
+                   '(no model)',
+                   label='edge energy (no model)', control=True),
     SaliencyMethod('oracle', controls.oracle,
                    'control: the decisive-part boxes (ground truth)',
                    label='oracle', control=True),

@@ -8,9 +8,15 @@ match it without explaining the model:
 - ``saturation``: the colour saturation of the image, a model-free map
   (on the generated benchmark, every coloured object is saturated, decisive
   or not);
+- ``white-pixels`` and ``edge-energy``: detectors of the generated
+  benchmark's own cue, model-free: the share of white pixels (the white rim
+  of the ``'white-rim'`` variant) and the gradient magnitude (every rim's
+  edges in the ``'two-tone-rim'`` variant). :data:`CUE_DETECTORS` names the
+  one of each variant; where it reaches the oracle, the benchmark's cue is
+  found without any model;
 - ``oracle`` / ``anti-oracle``: the decisive-part boxes / the distractor
   boxes of the ground truth. A benchmark is valid only if the oracle beats
-  the anti-oracle and the model-free map on every headline metric.
+  the anti-oracle and the model-free maps on every headline metric.
 
 All are saliency methods (``method(model, images, targets, ...)``) computed
 on a grid of ``stride``-pixel cells (by default 8, the grid of the demo's
@@ -29,6 +35,9 @@ from ..ground_truth import GroundTruth, role_mask
 #: ImageNet statistics of mmpretrain's data preprocessors (0-255 pixels).
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
+#: The model-free detector of each variant's decisive cue
+#: (``SyntheticPartsConfig.variant`` -> control name).
+CUE_DETECTORS = {'white-rim': 'white-pixels', 'two-tone-rim': 'edge-energy'}
 
 
 def _pool(maps: Tensor, stride: int) -> Tensor:
@@ -78,16 +87,50 @@ def saturation(model: nn.Module, images: Tensor,
         images: normalised B x 3 x H x W model inputs.
         mean, std: the normalisation to undo (0-255 pixel scale).
     """
+    pixels = _pixels(images, mean, std, 'saturation')
+    high, low = pixels.amax(dim=1), pixels.amin(dim=1)
+    return min_max_normalize(_pool((high - low) / high.clamp_min(1.0),
+                                   stride))
+
+
+def white_pixels(model: nn.Module, images: Tensor,
+                 targets: Optional[Tensor] = None,
+                 mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD,
+                 threshold: float = 250.0, stride: int = 8) -> Tensor:
+    """Share of each cell's pixels whose R, G and B all reach ``threshold``
+    (0-255): a detector of white rims that runs no model."""
+    pixels = _pixels(images, mean, std, 'white-pixels')
+    return _pool((pixels.amin(dim=1) >= threshold).float(), stride)
+
+
+def edge_energy(model: nn.Module, images: Tensor,
+                targets: Optional[Tensor] = None,
+                mean: Sequence[float] = IMAGENET_MEAN,
+                std: Sequence[float] = IMAGENET_STD,
+                stride: int = 8) -> Tensor:
+    """Mean gradient magnitude (Sobel filters on the grey image) of each
+    cell: an edge and rim detector that runs no model."""
+    grey = _pixels(images, mean, std, 'edge-energy').mean(dim=1,
+                                                           keepdim=True)
+    sobel = torch.tensor([[-1., 0., 1.], [-2., 0., 2.], [-1., 0., 1.]],
+                         device=images.device)
+    kernels = torch.stack([sobel, sobel.t()])[:, None]
+    padded = F.pad(grey, (1, 1, 1, 1), mode='replicate')
+    gradient = F.conv2d(padded, kernels)
+    return _pool(gradient.pow(2).sum(dim=1).sqrt(), stride)
+
+
+def _pixels(images: Tensor, mean: Sequence[float], std: Sequence[float],
+            name: str) -> Tensor:
+    """Normalised B x 3 x H x W inputs back on the 0-255 pixel scale."""
     if images.dim() != 4 or images.shape[1] != 3:
-        raise ValueError('saturation needs B x 3 x H x W RGB images, got '
+        raise ValueError(f'{name} needs B x 3 x H x W RGB images, got '
                          f'shape {tuple(images.shape)}')
     shape = (1, 3, 1, 1)
     pixels = images.float() * torch.tensor(std, device=images.device).view(
         shape) + torch.tensor(mean, device=images.device).view(shape)
-    pixels = pixels.clamp(0, 255)
-    high, low = pixels.amax(dim=1), pixels.amin(dim=1)
-    return min_max_normalize(_pool((high - low) / high.clamp_min(1.0),
-                                   stride))
+    return pixels.clamp(0, 255)
 
 
 def _require(truth: Optional[GroundTruth], name: str) -> GroundTruth:
