@@ -66,16 +66,13 @@ def _keep(scene: Scene, keep: Callable) -> Scene:
     return replace(scene, objects=tuple(o for o in scene.objects if keep(o)))
 
 
-def _swap(scene: Scene, config: synthetic.SyntheticPartsConfig) -> Scene:
-    promoted, seen = set(), set()
-    for index, item in enumerate(scene.objects):
-        if not item.decisive and item.shape not in seen:
-            seen.add(item.shape)
-            promoted.add(index)
-    objects = tuple(
-        replace(o, decisive=(k in promoted)) for k, o in
-        enumerate(scene.objects))
-    return replace(scene, objects=objects)
+def _swap(scene: Scene) -> Scene:
+    """Every decisive object swapped with the first distractor of its shape
+    (:func:`~brnpa_plugins.data.synthetic.intervene`, ``'swap'``)."""
+    decisive = [k for k, o in enumerate(scene.objects) if o.decisive]
+    for index in decisive:
+        scene = synthetic.intervene(scene, index, 'swap')
+    return scene
 
 
 def intervened(scene: Scene, name: str,
@@ -93,7 +90,7 @@ def intervened(scene: Scene, name: str,
     if name == 'distractors removed':
         return _keep(scene, lambda o: o.decisive), scene.label
     if name == 'roles swapped':
-        changed = _swap(scene, config)
+        changed = _swap(scene)
         return changed, scene_class(changed, config)
     raise ValueError(f'unknown intervention {name!r}; known: '
                      f'{list(INTERVENTIONS)}')
@@ -104,7 +101,10 @@ class InterventionTally:
     expected label (or, with no label left, the original class)."""
 
     def __init__(self, config: synthetic.SyntheticPartsConfig,
-                 names: Sequence[str] = tuple(INTERVENTIONS)):
+                 names: Optional[Sequence[str]] = None):
+        if names is None:  # roles swap only with a distractor per shape
+            names = [n for n in INTERVENTIONS if n != 'roles swapped'
+                     or config.distractors >= config.parts]
         unknown = sorted(set(names) - set(INTERVENTIONS))
         if unknown:
             raise ValueError(f'unknown interventions {unknown}; known: '
