@@ -158,3 +158,15 @@ def test_the_arguments_reach_the_config(train_fewshot_tool):
     assert again.optim_wrapper.type == 'OptimWrapper'
     # A run of its own: mmengine keys its message hub by this name.
     assert again.experiment_name != cfg.experiment_name
+
+
+def test_the_data_section_of_the_config_can_be_overridden(
+        train_fewshot, pickle_root, tmp_path):
+    # data.root is copied into the three data sets: the override goes there
+    options = [option for option in arguments(ONE_SHOT, tmp_path,
+                                              pickle_root, max_iters=2)
+               if '.dataset.root=' not in option]
+    metrics = train_fewshot(options + [f'data.root={pickle_root}'])
+    assert 0 <= metrics['fewshot/accuracy'] <= 100
+    with pytest.raises(UnknownKeyError, match=r"\(did you mean 'data.root'"):
+        train_fewshot(options + [f'data.rot={pickle_root}'])
