@@ -32,8 +32,8 @@ upstream changes), and can be turned off with the environment variable
     ``CheckpointHook`` removes a checkpoint before it saves one.
 ``cpu_amp``
     mmengine's ``AmpOptimWrapper`` asserts that an accelerator is present,
-    so ``tools/train.py --amp`` fails on a CPU although autocast supports
-    bfloat16 there. The patch registers
+    so ``tools/train.py --amp`` fails on a CPU although torch autocasts
+    bfloat16 and float16 there. The patch registers
     :class:`~brnpa_plugins.openmmlab.cpu.AmpOptimWrapper` under that name in
     mmpretrain's registry. Check: mmengine's wrapper refuses to build on
     this machine.
