@@ -122,6 +122,8 @@ def train_and_test(cfg: Config):
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Run the tool; returns the test metrics."""
     from brnpa_plugins.openmmlab.cfg_options import checked_arguments
+    from brnpa_plugins.openmmlab.compat import apply_tool_patches
+    apply_tool_patches('train_fewshot')
     arguments: List[str] = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(arguments)
     # Before anything is written: a misspelt key names the closest one.
@@ -131,6 +133,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
 
 
 if __name__ == '__main__':
+    from brnpa_plugins.core.noise import quiet_known_noise
+    # before the libraries that print it are imported (gym: by learn2learn)
+    quiet_known_noise(printed_on_import=('gym', ))
     from brnpa_plugins.core.checks import UnknownKeyError
     from brnpa_plugins.openmmlab.tools import close_process_group
     try:

@@ -56,11 +56,24 @@ through :func:`~brnpa_plugins.openmmlab.tools.run_mmpretrain_tool` (e.g.
     ``vis_cam.py`` already puts the model on ``--device``. Check: the tool
     passes ``use_cuda=`` and ``GradCAM`` does not take it.
 
+Patches of every tool of the project (``tools/*.py`` through
+:func:`~brnpa_plugins.openmmlab.tools.run_mmpretrain_tool`, and
+``tools/train_fewshot.py``):
+
+``quiet_logs``
+    mmengine's own ``CheckpointHook`` calls its deprecated ``FileClient``,
+    which logs two deprecation warnings on every run that the user cannot
+    act on. The patch gives each mmengine logger a filter that drops the
+    ``log`` entries of :data:`brnpa_plugins.core.noise.KNOWN_NOISE`, and
+    nothing else. Check: mmengine's ``FileClient`` still logs its
+    deprecation.
+
 :func:`patch_status` says what was done, why, and on which versions of
 mmengine, mmpretrain and torch; ``brnpa plugins --check`` shows it.
 """
 import functools
 import inspect
+import logging
 import os
 from typing import Callable, Dict, NamedTuple, Optional
 
@@ -232,6 +245,43 @@ def _patch_grad_cam() -> None:
             cls.__init__ = _ignoring_use_cuda(init)
 
 
+# --- quiet_logs --------------------------------------------------------------
+
+def _logs_need_patch() -> Optional[str]:
+    from mmengine.fileio import file_client
+    if '"FileClient" will be deprecated' not in inspect.getsource(
+            file_client):
+        return None
+    return ("mmengine's CheckpointHook logs the deprecation of mmengine's own "
+            'FileClient on every run')
+
+
+class _KnownLogNoise(logging.Filter):
+    """Drops the known ``log`` messages of :mod:`brnpa_plugins.core.noise`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from ..core.noise import is_known_noise
+        return not is_known_noise('log', record.getMessage())
+
+
+def _patch_logs() -> None:
+    from mmengine.logging import MMLogger
+    init = MMLogger.__init__
+    if getattr(init, 'drops_known_noise', False):
+        return
+    noise = _KnownLogNoise()
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.addFilter(noise)
+
+    __init__.drops_known_noise = True
+    MMLogger.__init__ = __init__
+    for logger in MMLogger._instance_dict.values():
+        logger.addFilter(noise)
+
+
 PATCHES = (
     Patch('safe_checkpoints', _checkpoints_need_patch, _patch_checkpoints),
     Patch('atomic_checkpoints', _saving_needs_patch, _patch_saving),
@@ -245,6 +295,11 @@ TOOL_PATCHES = {
         Patch('grad_cam_use_cuda', _grad_cam_needs_patch, _patch_grad_cam),),
 }
 
+#: The patches of every tool of the project.
+EVERY_TOOL_PATCHES = (
+    Patch('quiet_logs', _logs_need_patch, _patch_logs),
+)
+
 _status: Dict[str, str] = {}
 _tool_status: Dict[str, str] = {}
 
@@ -257,7 +312,7 @@ def _versions() -> str:
 
 
 def _known_names() -> list:
-    names = [p.name for p in PATCHES]
+    names = [p.name for p in PATCHES + EVERY_TOOL_PATCHES]
     for patches in TOOL_PATCHES.values():
         names += [p.name for p in patches]
     return names
@@ -295,13 +350,14 @@ def apply_tool_patches(tool: str) -> Dict[str, str]:
 
     Args:
         tool (str): The tool as :func:`~.tools.find_mmpretrain_tool` names
-            it, e.g. ``'visualization/vis_cam'``; a tool without patches
-            changes nothing.
+            it, e.g. ``'visualization/vis_cam'``, or another tool of the
+            project (``'train_fewshot'``); every tool gets
+            :data:`EVERY_TOOL_PATCHES`.
 
     Returns:
         Dict[str, str]: :func:`tool_patch_status`.
     """
-    _apply(TOOL_PATCHES.get(tool, ()), _tool_status)
+    _apply(TOOL_PATCHES.get(tool, ()) + EVERY_TOOL_PATCHES, _tool_status)
     return tool_patch_status()
 
 

@@ -170,3 +170,23 @@ def test_the_data_section_of_the_config_can_be_overridden(
     assert 0 <= metrics['fewshot/accuracy'] <= 100
     with pytest.raises(UnknownKeyError, match=r"\(did you mean 'data.root'"):
         train_fewshot(options + [f'data.rot={pickle_root}'])
+
+
+def test_the_tool_prints_no_known_noise_and_the_projects_warnings(
+        pickle_root, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    from brnpa_plugins.core.noise import KNOWN_NOISE
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, 'tools', 'train_fewshot.py'),
+         *arguments(ONE_SHOT, tmp_path, pickle_root, max_iters=2),
+         'train_dataloader.dataset.num_episodes=1'],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert [entry.message for entry in KNOWN_NOISE
+            if re.search(entry.message, output)] == []
+    # the project's own warning: the one training episode repeats
+    assert 'WARNING - the 1 training episodes (num_episodes) repeat' in output
