@@ -28,7 +28,7 @@ mmengine unchecked).
 import importlib
 import inspect
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from ..core.checks import (UnknownKeyError, check_known_names, close_names,
                            keyword_names)
