@@ -43,6 +43,17 @@ upstream changes), and can be turned off with the environment variable
     The patch skips that call when there is no accelerator. Check:
     ``mmengine.dist.utils._init_dist_pytorch`` calls ``set_device``.
 
+``lazy_model_index``
+    The zoo's models reach ``mmpretrain.get_model`` and ``list_models``
+    through mmpretrain's ``ModelHub``, which reads mmpretrain's own model
+    index (about 90 files, most of a second) before it takes another; at
+    import that cost every ``import brnpa_plugins.openmmlab`` (every
+    config's ``custom_imports``). The patch registers the zoo's models
+    right after ``ModelHub`` reads mmpretrain's index, the first time it
+    is asked for a model. Disabled, they are registered at import. Check:
+    ``ModelHub.get`` and ``list_models`` read the index through
+    ``ModelHub._register_mmpretrain_models``.
+
 Patches of one of mmpretrain's tools are applied only when that tool runs
 through :func:`~brnpa_plugins.openmmlab.tools.run_mmpretrain_tool` (e.g.
 ``tools/vis_cam.py``), by :func:`apply_tool_patches`:
@@ -203,6 +214,41 @@ def _patch_distributed() -> None:
         utils._init_dist_pytorch = init_process_group_on_cpu
 
 
+# --- lazy_model_index -------------------------------------------------------
+
+def _model_index_needs_patch() -> Optional[str]:
+    from mmpretrain.apis import model
+    hub = model.ModelHub
+    if not isinstance(vars(hub).get('_register_mmpretrain_models'),
+                      classmethod):
+        return None
+    for function in (hub.get, model.list_models):
+        if '_register_mmpretrain_models' not in inspect.getsource(function):
+            return None
+    return ("mmpretrain's ModelHub reads its whole model index before it "
+            'takes the zoo\'s models, which at import slows every import')
+
+
+def _patch_model_index() -> None:
+    from mmpretrain.apis.model import ModelHub
+
+    from .model_index import register_model_index
+    read_index = vars(ModelHub)['_register_mmpretrain_models'].__func__
+    if getattr(read_index, 'registers_zoo', False):
+        return
+    flag = '_ModelHub__mmpretrain_registered'
+
+    @functools.wraps(read_index)
+    def read_index_then_zoo(cls):
+        first = not getattr(cls, flag)
+        read_index(cls)
+        if first:
+            register_model_index()
+
+    read_index_then_zoo.registers_zoo = True
+    ModelHub._register_mmpretrain_models = classmethod(read_index_then_zoo)
+
+
 # --- grad_cam_use_cuda -----------------------------------------------------
 
 def _grad_cam_needs_patch() -> Optional[str]:
@@ -287,6 +333,7 @@ PATCHES = (
     Patch('atomic_checkpoints', _saving_needs_patch, _patch_saving),
     Patch('cpu_amp', _amp_needs_patch, _patch_amp),
     Patch('cpu_distributed', _distributed_needs_patch, _patch_distributed),
+    Patch('lazy_model_index', _model_index_needs_patch, _patch_model_index),
 )
 
 #: mmpretrain tool (as named for run_mmpretrain_tool) -> its patches.
