@@ -112,13 +112,9 @@ def run(*args):
 
 
 def data_options(data_root):
-    options = []
-    for loader in ('train_dataloader', 'test_dataloader'):
-        options += [
-            f'{loader}.dataset.data_root={data_root}',
-            f'{loader}.dataset.classes={data_root}/class_names.txt'
-        ]
-    return options
+    # The configs' CheckedCUB reads class_names.txt from its data_root.
+    return [f'{loader}.dataset.data_root={data_root}'
+            for loader in ('train_dataloader', 'test_dataloader')]
 
 
 def train(config, work_dir, data_root, seed, epochs):

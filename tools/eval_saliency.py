@@ -18,7 +18,8 @@ import sys
 # image; tqdm reads this when it is imported.
 os.environ.setdefault('TQDM_DISABLE', '1')
 
-from brnpa_plugins.openmmlab.benchmark import main  # noqa: E402
-
 if __name__ == '__main__':
+    from brnpa_plugins.core.noise import quiet_known_noise
+    quiet_known_noise()  # before the libraries that print it are imported
+    from brnpa_plugins.openmmlab.benchmark import main
     sys.exit(main())

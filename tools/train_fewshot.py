@@ -58,14 +58,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def check_options(config: str, argv: Sequence[str]) -> None:
-    """Stop on a ``--cfg-options`` key whose sections the config lacks,
-    before anything is written (the error names the closest key)."""
-    from brnpa_plugins.openmmlab.tools import (cfg_option_keys,
-                                              check_cfg_options)
-    check_cfg_options(config, cfg_option_keys(argv))
-
-
 def build_config(args: argparse.Namespace) -> Config:
     """The config of ``args.config`` with the command line merged in."""
     cfg = Config.fromfile(args.config)
@@ -129,13 +121,21 @@ def train_and_test(cfg: Config):
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Run the tool; returns the test metrics."""
+    from brnpa_plugins.openmmlab.cfg_options import checked_arguments
+    from brnpa_plugins.openmmlab.compat import apply_tool_patches
+    apply_tool_patches('train_fewshot')
     arguments: List[str] = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(arguments)
-    check_options(args.config, arguments)
+    # Before anything is written: a misspelt key names the closest one.
+    args = parse_args(checked_arguments(arguments, args.config,
+                                        amp=args.amp))
     return train_and_test(build_config(args))[1]
 
 
 if __name__ == '__main__':
+    from brnpa_plugins.core.noise import quiet_known_noise
+    # before the libraries that print it are imported (gym: by learn2learn)
+    quiet_known_noise(printed_on_import=('gym', ))
     from brnpa_plugins.core.checks import UnknownKeyError
     from brnpa_plugins.openmmlab.tools import close_process_group
     try:

@@ -5,7 +5,9 @@ BR-NPA registered and the grad-cam patch of brnpa_plugins.openmmlab.compat.
         [--method GradCAM] [--target-layers NAME ...] [--target-category K]
         [--device cpu] [--cfg-options KEY=VALUE ...]
 """
-from brnpa_plugins.openmmlab.tools import run_mmpretrain_tool
+from brnpa_plugins.core.noise import quiet_known_noise
 
 if __name__ == '__main__':
+    quiet_known_noise()  # before the libraries that print it are imported
+    from brnpa_plugins.openmmlab.tools import run_mmpretrain_tool
     run_mmpretrain_tool('visualization/vis_cam')

@@ -59,4 +59,6 @@ def main():
 
 
 if __name__ == '__main__':
+    from brnpa_plugins.core.noise import quiet_known_noise
+    quiet_known_noise()  # before the libraries that print it are imported
     main()

@@ -34,7 +34,8 @@ from .saliency_metric import (SaliencyMetric, SaliencyMetricHook,
 
 apply_patches()
 register_checkpoint_loaders()
-register_model_index()
+if not patch_status()['lazy_model_index'].startswith('applied'):
+    register_model_index()  # else when mmpretrain's ModelHub is first asked
 
 __all__ = [
     'ACTIVITY_FIELD', 'ATTENTION_FIELD', 'NORM_FIELD', 'AmpOptimWrapper',

@@ -188,13 +188,8 @@ def test_config(config: str, data_root: Optional[str]):
     from mmengine.config import Config
     cfg = Config.fromfile(config)
     if data_root is not None:
-        dataset = cfg.test_dataloader.dataset
-        classes = dataset.get('classes')
-        if isinstance(classes, str) and classes.endswith(
-                synthetic.CLASS_NAMES_FILE):
-            dataset.classes = os.path.join(data_root,
-                                           synthetic.CLASS_NAMES_FILE)
-        dataset.data_root = data_root
+        # CheckedCUB reads a relative classes file from its data_root
+        cfg.test_dataloader.dataset.data_root = data_root
     return cfg
 
 

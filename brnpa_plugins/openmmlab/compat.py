@@ -32,8 +32,8 @@ upstream changes), and can be turned off with the environment variable
     ``CheckpointHook`` removes a checkpoint before it saves one.
 ``cpu_amp``
     mmengine's ``AmpOptimWrapper`` asserts that an accelerator is present,
-    so ``tools/train.py --amp`` fails on a CPU although autocast supports
-    bfloat16 there. The patch registers
+    so ``tools/train.py --amp`` fails on a CPU although torch autocasts
+    bfloat16 and float16 there. The patch registers
     :class:`~brnpa_plugins.openmmlab.cpu.AmpOptimWrapper` under that name in
     mmpretrain's registry. Check: mmengine's wrapper refuses to build on
     this machine.
@@ -42,6 +42,17 @@ upstream changes), and can be turned off with the environment variable
     creating the process group, so ``--launcher pytorch`` fails on CPUs.
     The patch skips that call when there is no accelerator. Check:
     ``mmengine.dist.utils._init_dist_pytorch`` calls ``set_device``.
+
+``lazy_model_index``
+    The zoo's models reach ``mmpretrain.get_model`` and ``list_models``
+    through mmpretrain's ``ModelHub``, which reads mmpretrain's own model
+    index (about 90 files, most of a second) before it takes another; at
+    import that cost every ``import brnpa_plugins.openmmlab`` (every
+    config's ``custom_imports``). The patch registers the zoo's models
+    right after ``ModelHub`` reads mmpretrain's index, the first time it
+    is asked for a model. Disabled, they are registered at import. Check:
+    ``ModelHub.get`` and ``list_models`` read the index through
+    ``ModelHub._register_mmpretrain_models``.
 
 Patches of one of mmpretrain's tools are applied only when that tool runs
 through :func:`~brnpa_plugins.openmmlab.tools.run_mmpretrain_tool` (e.g.
@@ -56,11 +67,24 @@ through :func:`~brnpa_plugins.openmmlab.tools.run_mmpretrain_tool` (e.g.
     ``vis_cam.py`` already puts the model on ``--device``. Check: the tool
     passes ``use_cuda=`` and ``GradCAM`` does not take it.
 
+Patches of every tool of the project (``tools/*.py`` through
+:func:`~brnpa_plugins.openmmlab.tools.run_mmpretrain_tool`, and
+``tools/train_fewshot.py``):
+
+``quiet_logs``
+    mmengine's own ``CheckpointHook`` calls its deprecated ``FileClient``,
+    which logs two deprecation warnings on every run that the user cannot
+    act on. The patch gives each mmengine logger a filter that drops the
+    ``log`` entries of :data:`brnpa_plugins.core.noise.KNOWN_NOISE`, and
+    nothing else. Check: mmengine's ``FileClient`` still logs its
+    deprecation.
+
 :func:`patch_status` says what was done, why, and on which versions of
 mmengine, mmpretrain and torch; ``brnpa plugins --check`` shows it.
 """
 import functools
 import inspect
+import logging
 import os
 from typing import Callable, Dict, NamedTuple, Optional
 
@@ -190,6 +214,41 @@ def _patch_distributed() -> None:
         utils._init_dist_pytorch = init_process_group_on_cpu
 
 
+# --- lazy_model_index -------------------------------------------------------
+
+def _model_index_needs_patch() -> Optional[str]:
+    from mmpretrain.apis import model
+    hub = model.ModelHub
+    if not isinstance(vars(hub).get('_register_mmpretrain_models'),
+                      classmethod):
+        return None
+    for function in (hub.get, model.list_models):
+        if '_register_mmpretrain_models' not in inspect.getsource(function):
+            return None
+    return ("mmpretrain's ModelHub reads its whole model index before it "
+            'takes the zoo\'s models, which at import slows every import')
+
+
+def _patch_model_index() -> None:
+    from mmpretrain.apis.model import ModelHub
+
+    from .model_index import register_model_index
+    read_index = vars(ModelHub)['_register_mmpretrain_models'].__func__
+    if getattr(read_index, 'registers_zoo', False):
+        return
+    flag = '_ModelHub__mmpretrain_registered'
+
+    @functools.wraps(read_index)
+    def read_index_then_zoo(cls):
+        first = not getattr(cls, flag)
+        read_index(cls)
+        if first:
+            register_model_index()
+
+    read_index_then_zoo.registers_zoo = True
+    ModelHub._register_mmpretrain_models = classmethod(read_index_then_zoo)
+
+
 # --- grad_cam_use_cuda -----------------------------------------------------
 
 def _grad_cam_needs_patch() -> Optional[str]:
@@ -232,11 +291,49 @@ def _patch_grad_cam() -> None:
             cls.__init__ = _ignoring_use_cuda(init)
 
 
+# --- quiet_logs --------------------------------------------------------------
+
+def _logs_need_patch() -> Optional[str]:
+    from mmengine.fileio import file_client
+    if '"FileClient" will be deprecated' not in inspect.getsource(
+            file_client):
+        return None
+    return ("mmengine's CheckpointHook logs the deprecation of mmengine's own "
+            'FileClient on every run')
+
+
+class _KnownLogNoise(logging.Filter):
+    """Drops the known ``log`` messages of :mod:`brnpa_plugins.core.noise`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from ..core.noise import is_known_noise
+        return not is_known_noise('log', record.getMessage())
+
+
+def _patch_logs() -> None:
+    from mmengine.logging import MMLogger
+    init = MMLogger.__init__
+    if getattr(init, 'drops_known_noise', False):
+        return
+    noise = _KnownLogNoise()
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.addFilter(noise)
+
+    __init__.drops_known_noise = True
+    MMLogger.__init__ = __init__
+    for logger in MMLogger._instance_dict.values():
+        logger.addFilter(noise)
+
+
 PATCHES = (
     Patch('safe_checkpoints', _checkpoints_need_patch, _patch_checkpoints),
     Patch('atomic_checkpoints', _saving_needs_patch, _patch_saving),
     Patch('cpu_amp', _amp_needs_patch, _patch_amp),
     Patch('cpu_distributed', _distributed_needs_patch, _patch_distributed),
+    Patch('lazy_model_index', _model_index_needs_patch, _patch_model_index),
 )
 
 #: mmpretrain tool (as named for run_mmpretrain_tool) -> its patches.
@@ -244,6 +341,11 @@ TOOL_PATCHES = {
     'visualization/vis_cam': (
         Patch('grad_cam_use_cuda', _grad_cam_needs_patch, _patch_grad_cam),),
 }
+
+#: The patches of every tool of the project.
+EVERY_TOOL_PATCHES = (
+    Patch('quiet_logs', _logs_need_patch, _patch_logs),
+)
 
 _status: Dict[str, str] = {}
 _tool_status: Dict[str, str] = {}
@@ -257,7 +359,7 @@ def _versions() -> str:
 
 
 def _known_names() -> list:
-    names = [p.name for p in PATCHES]
+    names = [p.name for p in PATCHES + EVERY_TOOL_PATCHES]
     for patches in TOOL_PATCHES.values():
         names += [p.name for p in patches]
     return names
@@ -295,13 +397,14 @@ def apply_tool_patches(tool: str) -> Dict[str, str]:
 
     Args:
         tool (str): The tool as :func:`~.tools.find_mmpretrain_tool` names
-            it, e.g. ``'visualization/vis_cam'``; a tool without patches
-            changes nothing.
+            it, e.g. ``'visualization/vis_cam'``, or another tool of the
+            project (``'train_fewshot'``); every tool gets
+            :data:`EVERY_TOOL_PATCHES`.
 
     Returns:
         Dict[str, str]: :func:`tool_patch_status`.
     """
-    _apply(TOOL_PATCHES.get(tool, ()), _tool_status)
+    _apply(TOOL_PATCHES.get(tool, ()) + EVERY_TOOL_PATCHES, _tool_status)
     return tool_patch_status()
 
 

@@ -6,12 +6,16 @@ patches that put these in mmengine's place are in :mod:`.compat`
 (``cpu_amp``, ``cpu_distributed``).
 
 1. ``tools/train.py --amp`` sets ``optim_wrapper.type = 'AmpOptimWrapper'``,
-   whose constructor asserts that a GPU (or NPU, MLU, MUSA) is present,
-   although its autocast already supports the CPU with bfloat16 (only).
-   :class:`AmpOptimWrapper` trains on a CPU under bfloat16 autocast without
-   loss scaling (bfloat16 has float32's exponent range, so gradients do not
-   underflow); float16 on a CPU is refused with a message. Once built, it
-   logs the autocast dtype and device it trains with (in the run's log).
+   whose constructor asserts that a GPU (or NPU, MLU, MUSA) is present, and
+   whose autocast helper (``mmengine.runner.amp.autocast``) accepts only
+   bfloat16 on a CPU, although torch autocasts float16 there too.
+   :class:`AmpOptimWrapper` trains on a CPU under bfloat16 autocast (the
+   default) without loss scaling (bfloat16 has float32's exponent range,
+   so gradients do not underflow), or under float16 autocast with the
+   loss scaling of ``loss_scale`` (dynamic by default), through
+   ``torch.autocast('cpu')`` and ``torch.amp.GradScaler('cpu')``. Once
+   built, it logs the autocast dtype and device it trains with (in the
+   run's log).
 2. ``--launcher pytorch`` calls ``torch.cuda.set_device`` before creating
    the process group; :func:`init_process_group_on_cpu` skips that call
    when there is no accelerator, so ``tools/dist_train.sh`` runs CPU
@@ -19,6 +23,7 @@ patches that put these in mmengine's place are in :mod:`.compat`
    device ids: ``model_wrapper_cfg = dict(type='MMDistributedDataParallel',
    device_ids=None)`` in the config.
 """
+from contextlib import contextmanager
 from typing import Union
 
 import torch
@@ -30,13 +35,15 @@ from mmengine.optim import OptimWrapper
 
 
 class AmpOptimWrapper(MMEngineAmpOptimWrapper):
-    """mmengine's ``AmpOptimWrapper``, plus bfloat16 autocast on a CPU.
+    """mmengine's ``AmpOptimWrapper``, plus autocast on a CPU.
 
     Args:
-        loss_scale (float | str | dict): Loss scaling on an accelerator, as
-            in mmengine; unused on a CPU. Defaults to ``'dynamic'``.
-        dtype (str | torch.dtype, optional): Autocast dtype. On a CPU only
-            ``'bfloat16'`` (the default there) is accepted.
+        loss_scale (float | str | dict): Loss scaling, as in mmengine:
+            ``'dynamic'``, a fixed scale or the arguments of the
+            ``GradScaler``. Unused with bfloat16 on a CPU. Defaults to
+            ``'dynamic'``.
+        dtype (str | torch.dtype, optional): Autocast dtype. On a CPU
+            ``'bfloat16'`` (the default there) or ``'float16'``.
         use_fsdp (bool): As in mmengine. Defaults to False.
         **kwargs: Arguments of :class:`OptimWrapper` (``optimizer``...).
     """
@@ -50,26 +57,55 @@ class AmpOptimWrapper(MMEngineAmpOptimWrapper):
             super().__init__(loss_scale, dtype, use_fsdp, **kwargs)
             self._log_dtype()
             return
-        if dtype not in (None, 'bfloat16', torch.bfloat16):
+        cast = {None: torch.bfloat16, 'bfloat16': torch.bfloat16,
+                'float16': torch.float16}.get(
+                    dtype, dtype if dtype in (torch.bfloat16, torch.float16)
+                    else None)
+        if cast is None:
             raise ValueError(
-                f'AmpOptimWrapper: dtype={dtype!r} cannot autocast on a CPU, '
-                "which supports 'bfloat16' only; set "
-                "optim_wrapper.dtype='bfloat16' (e.g. --cfg-options "
+                f'AmpOptimWrapper: dtype={dtype!r} cannot autocast on a CPU: '
+                "torch's CPU autocast runs in 'bfloat16' or 'float16'; set "
+                'optim_wrapper.dtype to one of them (e.g. --cfg-options '
                 'optim_wrapper.dtype=bfloat16) or train on a GPU.')
         OptimWrapper.__init__(self, **kwargs)
         self._scale_update_param = None
-        # A disabled scaler passes the loss and the step through unchanged
-        # and keeps the checkpoint format of the accelerator path.
-        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
-        self.cast_dtype = torch.bfloat16
+        self.cast_dtype = cast
+        if cast == torch.bfloat16:
+            # A disabled scaler passes the loss and the step through
+            # unchanged and keeps the checkpoint format of the accelerator.
+            self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+        elif loss_scale == 'dynamic':
+            self.loss_scaler = torch.amp.GradScaler('cpu')
+        elif isinstance(loss_scale, float):
+            self._scale_update_param = loss_scale
+            self.loss_scaler = torch.amp.GradScaler('cpu',
+                                                    init_scale=loss_scale)
+        elif isinstance(loss_scale, dict):
+            self.loss_scaler = torch.amp.GradScaler('cpu', **loss_scale)
+        else:
+            raise TypeError('AmpOptimWrapper: loss_scale must be a float, a '
+                            f'dict or "dynamic", got {loss_scale!r}')
         self._log_dtype()
+
+    @contextmanager
+    def optim_context(self, model: torch.nn.Module):
+        """mmengine's context; on a CPU, torch's autocast in
+        :attr:`cast_dtype` (mmengine's helper refuses float16 there)."""
+        if get_device() != 'cpu':
+            with super().optim_context(model):
+                yield
+            return
+        with OptimWrapper.optim_context(self, model), \
+                torch.autocast('cpu', dtype=self.cast_dtype):
+            yield
 
     def _log_dtype(self) -> None:
         device = get_device()
         dtype = self.cast_dtype
         if dtype is None:  # autocast's own default on the accelerator
             dtype = torch.get_autocast_dtype(device)
-        scaling = ', no loss scaling' if device == 'cpu' else ''
+        scaling = '' if self.loss_scaler.is_enabled() else \
+            ', no loss scaling'
         print_log(f'AmpOptimWrapper: mixed precision with autocast dtype '
                   f'{str(dtype).replace("torch.", "")} on {device}'
                   f'{scaling}', logger='current')

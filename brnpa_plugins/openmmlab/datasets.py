@@ -45,11 +45,27 @@ def check_config_root(dataset: str, data_root: str,
 
 @DATASETS.register_module()
 class CheckedCUB(CUB):
-    """:class:`mmpretrain.datasets.CUB` that checks ``data_root`` first."""
+    """:class:`mmpretrain.datasets.CUB` that checks ``data_root`` first.
 
-    def __init__(self, data_root: str, split: str = 'train', **kwargs):
+    A relative ``classes`` file is read from ``data_root`` (e.g.
+    ``classes='class_names.txt'`` of the generated benchmark), so that it
+    follows an overridden ``data_root``.
+    """
+
+    def __init__(self, data_root: str, split: str = 'train',
+                 classes=None, **kwargs):
         check_cub_root(data_root)
-        super().__init__(data_root=data_root, split=split, **kwargs)
+        if isinstance(classes, str) and not os.path.isabs(classes):
+            classes = os.path.join(data_root, classes)
+            if not os.path.isfile(classes):
+                raise FileNotFoundError(
+                    f'CheckedCUB: the classes file {classes} (classes '
+                    f'relative to data_root={data_root!r}) does not exist; '
+                    'point data_root at the generated folder (it holds '
+                    'class_names.txt) or set classes=None for the 200 CUB '
+                    'classes.')
+        super().__init__(data_root=data_root, split=split, classes=classes,
+                         **kwargs)
 
 
 @DATASETS.register_module()

@@ -57,11 +57,14 @@ def register_zoo_models(entries: Iterable[ZooEntry]) -> List[str]:
     """
     from mmpretrain import list_models
     from mmpretrain.apis.model import ModelHub
-    list_models()  # mmpretrain registers its own models first
+    eligible = [entry for entry in entries
+                if entry.task in MMPRETRAIN_TASKS and entry.config is not None]
+    before = set(_registered)
+    # mmpretrain registers its own models first (and, through the
+    # lazy_model_index patch of .compat, the zoo's right after them)
+    list_models()
     chosen = []
-    for entry in entries:
-        if entry.task not in MMPRETRAIN_TASKS or entry.config is None:
-            continue
+    for entry in eligible:
         key = entry.name.lower()
         if ModelHub.has(key):
             if _registered.get(key) == entry.config:
@@ -71,8 +74,17 @@ def register_zoo_models(entries: Iterable[ZooEntry]) -> List[str]:
                 f'Model name {entry.name!r} (config {entry.config}) is '
                 f'already in mmpretrain for {known}; rename one.')
         chosen.append(entry)
-    if not chosen:
-        return []
+    if chosen:
+        _register(chosen)
+    # this call's: chosen here, or by the patch while mmpretrain's index
+    # was read
+    return [entry.name for entry in eligible if entry in chosen or (
+        entry.name.lower() in _registered and
+        entry.name.lower() not in before)]
+
+
+def _register(chosen: List[ZooEntry]) -> None:
+    from mmpretrain.apis.model import ModelHub
     with tempfile.TemporaryDirectory(prefix='brnpa-model-index-') as folder:
         path = os.path.join(folder, 'model-index.yml')
         with open(path, 'w') as stream:
@@ -80,7 +92,6 @@ def register_zoo_models(entries: Iterable[ZooEntry]) -> List[str]:
                            stream, sort_keys=False)
         ModelHub.register_model_index(path)
     _registered.update((e.name.lower(), e.config) for e in chosen)
-    return [e.name for e in chosen]
 
 
 def register_model_index(

@@ -8,7 +8,7 @@ them after importing the plugin.
 import os
 import runpy
 import sys
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 
 def find_mmpretrain_tool(name: str) -> str:
@@ -32,61 +32,13 @@ def find_mmpretrain_tool(name: str) -> str:
         'tools are present.')
 
 
-def cfg_option_keys(argv: Sequence[str]) -> List[str]:
-    """The KEYs of ``--cfg-options KEY=VALUE ...`` in a tool's arguments."""
-    keys, inside = [], False
-    for item in argv:
-        if item.startswith('--'):
-            inside = item == '--cfg-options'
-        elif inside:
-            keys.append(item.split('=', 1)[0])
-    return keys
-
-
-def check_cfg_options(config_file: str, keys: Sequence[str]) -> None:
-    """Refuse an override whose sections are not in the config.
-
-    mmengine adds any key it is given, so ``trian_cfg.max_epochs=2`` would
-    silently train with the config's own schedule. The last part of a key
-    may be new (an argument the config leaves at its default, which the
-    module's constructor checks); every part before it must exist.
-
-    Raises:
-        UnknownKeyError: naming the override, the missing part, the closest
-            existing key and the keys there.
-    """
-    from mmengine.config import Config
-
-    from ..core.checks import UnknownKeyError, check_known_names
-    if not keys:
-        return
-    cfg = Config.fromfile(config_file)
-    for key in keys:
-        node, parts = cfg.to_dict(), key.split('.')
-        subject = f'--cfg-options {key} (config {config_file})'
-        for depth, part in enumerate(parts[:-1]):
-            if isinstance(node, (list, tuple)) and part.isdigit() and \
-                    int(part) < len(node):
-                node = node[int(part)]
-                continue
-            if not isinstance(node, dict):
-                raise UnknownKeyError(
-                    f"{subject}: {'.'.join(parts[:depth])} is {node!r} there, "
-                    'not a section with keys; set it as a whole (e.g. '
-                    f"{'.'.join(parts[:depth])}=...) or edit the config.")
-            check_known_names(
-                [part], list(node), subject,
-                prefix='.'.join(parts[:depth] + ['']))
-            node = node[part]
-
-
 def run_mmpretrain_tool(name: str, argv: Optional[Sequence[str]] = None):
     """Run mmpretrain's tool ``name`` as ``__main__`` with ``argv``.
 
     The keys of ``--cfg-options`` are checked against the config first
-    (:func:`check_cfg_options`); an unknown one stops the tool with a
-    message naming it and the closest key. The patches the tool needs
-    (:func:`~.compat.apply_tool_patches`) are applied before it runs.
+    (:func:`~.cfg_options.checked_arguments`); an unknown one stops the tool
+    with a message naming it and the closest key. The patches the tool
+    needs (:func:`~.compat.apply_tool_patches`) are applied before it runs.
 
     Args:
         name (str): The tool under mmpretrain's ``tools/``, without
@@ -96,16 +48,17 @@ def run_mmpretrain_tool(name: str, argv: Optional[Sequence[str]] = None):
     """
     import brnpa_plugins.openmmlab  # noqa: F401  (registers the modules)
     from ..core.checks import UnknownKeyError
+    from .cfg_options import checked_arguments
     from .compat import apply_tool_patches
     path = find_mmpretrain_tool(name)
     arguments = list(sys.argv[1:] if argv is None else argv)
     config = next((a for a in arguments
                    if not a.startswith('-') and a.endswith('.py')), None)
-    if config is not None and os.path.isfile(config):
-        try:
-            check_cfg_options(config, cfg_option_keys(arguments))
-        except UnknownKeyError as error:
-            raise SystemExit(f'error: {error}') from None
+    try:
+        arguments = checked_arguments(arguments, config,
+                                      amp='--amp' in arguments)
+    except UnknownKeyError as error:
+        raise SystemExit(f'error: {error}') from None
     apply_tool_patches(name)
     saved = sys.argv
     sys.argv = [path] + arguments

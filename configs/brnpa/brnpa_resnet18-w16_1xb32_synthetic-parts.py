@@ -57,10 +57,10 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type='CUB',
+        type='CheckedCUB',
         data_root=data_root,
         split='train',
-        classes=data_root + '/class_names.txt',
+        classes='class_names.txt',  # in data_root
         pipeline=train_pipeline))
 test_dataloader = dict(
     batch_size=64,
@@ -68,10 +68,10 @@ test_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='CUB',
+        type='CheckedCUB',
         data_root=data_root,
         split='test',
-        classes=data_root + '/class_names.txt',
+        classes='class_names.txt',  # in data_root
         pipeline=test_pipeline))
 test_evaluator = dict(type='Accuracy', topk=(1, ))
 # No validation during training: the test split is only used once, at the

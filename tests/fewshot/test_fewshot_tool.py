@@ -158,3 +158,35 @@ def test_the_arguments_reach_the_config(train_fewshot_tool):
     assert again.optim_wrapper.type == 'OptimWrapper'
     # A run of its own: mmengine keys its message hub by this name.
     assert again.experiment_name != cfg.experiment_name
+
+
+def test_the_data_section_of_the_config_can_be_overridden(
+        train_fewshot, pickle_root, tmp_path):
+    # data.root is copied into the three data sets: the override goes there
+    options = [option for option in arguments(ONE_SHOT, tmp_path,
+                                              pickle_root, max_iters=2)
+               if '.dataset.root=' not in option]
+    metrics = train_fewshot(options + [f'data.root={pickle_root}'])
+    assert 0 <= metrics['fewshot/accuracy'] <= 100
+    with pytest.raises(UnknownKeyError, match=r"\(did you mean 'data.root'"):
+        train_fewshot(options + [f'data.rot={pickle_root}'])
+
+
+def test_the_tool_prints_no_known_noise_and_the_projects_warnings(
+        pickle_root, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    from brnpa_plugins.core.noise import KNOWN_NOISE
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, 'tools', 'train_fewshot.py'),
+         *arguments(ONE_SHOT, tmp_path, pickle_root, max_iters=2),
+         'train_dataloader.dataset.num_episodes=1'],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert [entry.message for entry in KNOWN_NOISE
+            if re.search(entry.message, output)] == []
+    # the project's own warning: the one training episode repeats
+    assert 'WARNING - the 1 training episodes (num_episodes) repeat' in output

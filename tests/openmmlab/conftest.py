@@ -40,7 +40,7 @@ def tiny_config(data_root, work_dir, epochs=1, with_val=True):
         cfg[loader].update(num_workers=0, persistent_workers=False,
                            batch_size=8)
         cfg[loader].dataset.update(
-            data_root=data_root, classes=f'{data_root}/class_names.txt')
+            data_root=data_root)  # classes: class_names.txt there
     if with_val:
         cfg.val_dataloader = copy.deepcopy(cfg.test_dataloader)
         cfg.val_evaluator = copy.deepcopy(cfg.test_evaluator)

@@ -1,4 +1,5 @@
-"""``--amp`` on a CPU: bfloat16 autocast through the registered wrapper."""
+"""``--amp`` on a CPU: bfloat16 or float16 autocast through the registered
+wrapper."""
 import os
 import sys
 
@@ -25,10 +26,11 @@ def build_wrapper(model, **kwargs):
     return OPTIM_WRAPPERS.build(cfg)
 
 
-def test_amp_step_on_cpu_runs_under_bfloat16(tmp_path):
+@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
+def test_amp_step_on_cpu_runs_under_the_dtype(tmp_path, dtype):
     cfg = tiny_config('brnpa-lowres_resnet50', 'unused', tmp_path)
     model = get_model(cfg, pretrained=False).train()
-    wrapper = build_wrapper(model, dtype='bfloat16')
+    wrapper = build_wrapper(model, dtype=dtype)
     assert isinstance(wrapper, AmpOptimWrapper)
     features = []
     model.backbone.register_forward_hook(
@@ -36,37 +38,51 @@ def test_amp_step_on_cpu_runs_under_bfloat16(tmp_path):
     before = [p.detach().clone() for p in model.parameters()]
     inputs = torch.randn(4, 3, CROP, CROP)
     samples = [DataSample().set_gt_label(i % NUM_CLASSES) for i in range(4)]
-    log = model.train_step(dict(inputs=inputs, data_samples=samples), wrapper)
-    assert features == [torch.bfloat16]
+    # float16's dynamic loss scaling skips the steps whose scaled gradients
+    # overflow, halving the scale each time (the first scale is 2 ** 16)
+    for _ in range(20):
+        log = model.train_step(dict(inputs=inputs, data_samples=samples),
+                               wrapper)
+        if any(not torch.equal(a, b)
+               for a, b in zip(before, model.parameters())):
+            break
+    else:
+        raise AssertionError('20 steps left the weights unchanged')
+    assert features[0] == getattr(torch, dtype)
     assert torch.isfinite(log['loss'])
-    assert any(not torch.equal(a, b)
-               for a, b in zip(before, model.parameters()))
-    # The checkpoint format of the accelerator path, with a disabled scaler.
-    assert wrapper.state_dict()['loss_scaler'] == {}
+    scaler = wrapper.state_dict()['loss_scaler']
+    if dtype == 'bfloat16':
+        # The checkpoint format of the accelerator path, a disabled scaler.
+        assert scaler == {}
+    else:  # float16: dynamic loss scaling, as on a GPU
+        assert 0 < scaler['scale'] <= 2.0 ** 16
 
 
-def test_float16_on_cpu_is_refused_with_the_fix():
+def test_a_dtype_cpu_autocast_lacks_is_refused_with_the_reason():
     model = torch.nn.Linear(2, 2)
-    with pytest.raises(ValueError, match="optim_wrapper.dtype='bfloat16'"):
-        build_wrapper(model, dtype='float16')
+    with pytest.raises(ValueError, match="CPU autocast runs in 'bfloat16' "
+                       "or 'float16'"):
+        build_wrapper(model, dtype='float64')
 
 
-def test_train_tool_with_amp_on_cpu(tiny_cub_root, tmp_path):
+@pytest.mark.parametrize('dtype, scaling', [
+    ('bfloat16', ', no loss scaling'), ('float16', '')])
+def test_train_tool_with_amp_on_cpu(tiny_cub_root, tmp_path, dtype, scaling):
     work_dir = tmp_path / 'work'
     config = write_config(
         tiny_config('brnpa-lowres_resnet50', tiny_cub_root, work_dir),
         tmp_path / 'amp.py')
-    train(config, '--amp', '--cfg-options', 'optim_wrapper.dtype=bfloat16')
+    train(config, '--amp', '--cfg-options', f'optim_wrapper.dtype={dtype}')
     dumped = Config.fromfile(work_dir / 'amp.py')
     assert dumped.optim_wrapper.type == 'AmpOptimWrapper'
     logs = list(work_dir.glob('*/*.log'))
     assert len(logs) == 1
     # The run's own log says once which dtype autocast used.
     assert logs[0].read_text().count(
-        'AmpOptimWrapper: mixed precision with autocast dtype bfloat16 on '
-        'cpu, no loss scaling') == 1
+        f'AmpOptimWrapper: mixed precision with autocast dtype {dtype} on '
+        f'cpu{scaling}\n') == 1
     checkpoint = torch.load(work_dir / 'epoch_1.pth', weights_only=True)
-    assert checkpoint['optimizer']['loss_scaler'] == {}
+    assert bool(checkpoint['optimizer']['loss_scaler']) == (not scaling)
     assert all(torch.isfinite(v).all()
                for v in checkpoint['state_dict'].values()
                if v.is_floating_point())

@@ -116,3 +116,26 @@ def test_an_unknown_patch_name_is_refused_with_the_known_ones():
     assert result.returncode != 0
     assert "unknown patches ['safe_checkpoint']" in result.stderr
     assert 'cpu_amp' in result.stderr
+
+
+def test_upstream_model_hub_still_reads_its_index_when_first_asked():
+    assert compat._model_index_needs_patch() is not None
+
+
+ZOO_PROBE = ('import brnpa_plugins.openmmlab, mmpretrain\n'
+             'from mmpretrain.apis.model import ModelHub\n'
+             'print(len(ModelHub._models_dict))\n'
+             "print(len(mmpretrain.list_models('brnpa')))\n")
+
+
+@pytest.mark.parametrize('disabled, read_at_import', [
+    ('', False), ('lazy_model_index', True)])
+def test_the_zoo_reaches_mmpretrain_when_it_is_first_asked(disabled,
+                                                          read_at_import):
+    from brnpa_plugins.zoo import read_model_index
+    result = run(ZOO_PROBE, BRNPA_COMPAT_DISABLE=disabled)
+    assert result.returncode == 0, result.stderr
+    at_import, listed = map(int, result.stdout.split())
+    assert (at_import > 0) == read_at_import
+    assert listed == len([e for e in read_model_index()
+                          if e.task == 'Image Classification'])

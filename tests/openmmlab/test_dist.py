@@ -18,6 +18,10 @@ from _helpers_train import (REPO, save_random_weights,  # noqa: E402
 
 BASE_LR = 0.2
 BASE_BATCH = 12
+#: The CPU options of docs/training.md, on the command line as documented.
+CPU_OPTIONS = ['--cfg-options', 'env_cfg.dist_cfg.backend=gloo',
+               'model_wrapper_cfg.type=MMDistributedDataParallel',
+               'model_wrapper_cfg.device_ids=None']
 
 
 def free_port() -> int:
@@ -55,9 +59,6 @@ def distributed_config(data_root, work_dir, teacher, batch_size):
     cfg.train_dataloader.sampler.shuffle = False
     cfg.optim_wrapper.optimizer.lr = BASE_LR
     cfg.auto_scale_lr.base_batch_size = BASE_BATCH
-    cfg.env_cfg.dist_cfg.backend = 'gloo'
-    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',
-                                 device_ids=None)
     cfg.custom_imports.imports.append('_helpers_train')
     cfg.custom_hooks += [
         dict(type='GradientCheckpointingHook'),
@@ -78,7 +79,8 @@ def test_two_processes_match_one_process_with_the_doubled_batch(
     config = write_config(
         distributed_config(tiny_cub_root, two, teacher, batch_size=4),
         tmp_path / 'two.py')
-    launch(['dist_train.sh', config, '2', '--auto-scale-lr'])
+    launch(['dist_train.sh', config, '2', '--auto-scale-lr',
+            *CPU_OPTIONS])
 
     one = tmp_path / 'one_process'
     train(write_config(
@@ -105,7 +107,7 @@ def test_two_processes_match_one_process_with_the_doubled_batch(
 
     # The student's checkpoint, tested by 2 processes (never the teacher).
     output = launch(['dist_test.sh', config, str(two / 'epoch_1.pth'), '2',
-                     '--work-dir', str(tmp_path / 'test')])
+                     '--work-dir', str(tmp_path / 'test'), *CPU_OPTIONS])
     assert 'accuracy/top1' in output
 
 

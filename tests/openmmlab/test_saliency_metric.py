@@ -141,6 +141,7 @@ def test_eval_saliency_tool_refuses_unknown_methods(tiny_cfg, tmp_path):
          '--methods', 'atention'], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2
     assert "unknown saliency methods ['atention']" in result.stderr
+    assert 'MultiScaleDeformableAttention' not in result.stderr  # known noise
 
 
 def test_a_third_party_plugin_method_reaches_the_report_tool(tiny_cfg,
@@ -153,7 +154,8 @@ def test_a_third_party_plugin_method_reaches_the_report_tool(tiny_cfg,
          '--random-seeds', '2', '--num-images', '4', '--max-steps', '2',
          '--out-dir', str(tmp_path / 'report')],
         cwd=REPO, capture_output=True, text=True,
-        env=dict(os.environ, PYTHONPATH=plugin_path))
+        env=dict(os.environ,
+                 PYTHONPATH=os.pathsep.join([plugin_path, REPO])))
     assert result.returncode == 0, result.stderr[-3000:]
     table = (tmp_path / 'report' / 'saliency.md').read_text()
     # labelled by its record, as the built-in control beside it

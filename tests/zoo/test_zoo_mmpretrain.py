@@ -41,6 +41,7 @@ def _model(name, task='Image Classification', weights=None, sha256=None):
 @pytest.fixture
 def model_hub():
     """Forget the names a test registers in mmpretrain's ModelHub."""
+    mmpretrain.list_models()  # mmpretrain's and the zoo's, read once
     before = set(ModelHub._models_dict)
     yield ModelHub
     for name in set(ModelHub._models_dict) - before:
