@@ -44,5 +44,31 @@ def test_demo_trains_scores_controls_over_seeds_and_draws(tmp_path):
     assert '| BR-NPA | 2 |' in seeds
     assert sorted(os.listdir(out / 'maps')) == [
         '00.png', '01.png', '02.png', '03.png', 'overview.png']
-    assert 'colour-histogram classifier' in result.stdout
+    assert 'data-only probes: colour histogram' in result.stdout
+    assert set(metrics['probes']) == {'colour histogram', 'patch statistics',
+                                      'co-occurrence'}
+    assert metrics['dataset']['variant'] == 'white-rim'
     assert 'benchmark valid' in result.stdout
+
+
+@pytest.mark.parametrize('option, message', [
+    ('nope=1', "'nope=1': expected FIELD=VALUE with FIELD one of"),
+    ('image_size=big', "'image_size=big': image_size takes a int"),
+])
+def test_demo_refuses_a_bad_dataset_field(tmp_path, option, message):
+    result = subprocess.run(
+        [sys.executable, 'tools/demo.py', '--out-dir', str(tmp_path),
+         '--dataset', option], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_demo_names_the_field_a_variant_cannot_take(tmp_path):
+    result = subprocess.run(
+        [sys.executable, 'tools/demo.py', '--out-dir', str(tmp_path),
+         '--data-root', str(tmp_path / 'data'), '--variant', 'two-tone-rim',
+         '--dataset', 'distractors=5'],
+        cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert 'error: --dataset / --variant:' in result.stderr
+    assert 'distractors' in result.stderr
+    assert not (tmp_path / 'data').exists()

@@ -28,6 +28,7 @@ Nothing is downloaded:
 """
 import argparse
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -47,6 +48,34 @@ DEFAULT_CNN_CONFIG = os.path.join(
 #: Columns of the summary printed at the end (all are in the reports).
 SHOWN = ('gt_pointing', 'gt_energy', 'gt_coverage', 'gt_faithfulness',
          'randomisation', 'dauc', 'iauc')
+
+
+#: The dataset fields of each ``--variant``.
+VARIANT_PRESETS = {
+    'white-rim': {},
+    'two-tone-rim': dict(variant='two-tone-rim', image_size=112,
+                         part_size=12, distractors=6,
+                         distractor_colours='complete'),
+}
+
+
+def _dataset_option(text):
+    """``FIELD=VALUE`` of SyntheticPartsConfig, the value of the field's
+    type."""
+    from dataclasses import fields
+
+    from brnpa_plugins.data import SyntheticPartsConfig
+    name, _, value = text.partition('=')
+    known = {f.name: type(f.default) for f in fields(SyntheticPartsConfig)}
+    if not _ or name not in known:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: expected FIELD=VALUE with FIELD one of '
+            f'{sorted(known)}')
+    try:
+        return name, known[name](value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: {name} takes a {known[name].__name__}') from None
 
 
 def parse_args(argv=None):
@@ -69,6 +98,17 @@ def parse_args(argv=None):
                         help='a seed whose report is already in --out-dir '
                         'is read, not trained again (runs of single seeds '
                         'in parallel, then one run of all to summarise)')
+    parser.add_argument(
+        '--variant', choices=sorted(VARIANT_PRESETS), default='white-rim',
+        help='the benchmark: white-rim (decisive parts rimmed in white, '
+        'which a white-pixel detector finds without a model) or '
+        'two-tone-rim (every object rimmed in the same two tones, 112 px, '
+        'every shape in every colour once per image: no model-free detector '
+        'finds the decisive parts)')
+    parser.add_argument('--dataset', type=_dataset_option, action='append',
+                        default=[], metavar='FIELD=VALUE',
+                        help='a field of SyntheticPartsConfig, after the '
+                        "variant's (repeatable), e.g. shortcut=marker")
     parser.add_argument('--train-per-class', type=int, default=None,
                         help="override the dataset's training images per "
                         'class (default 120)')
@@ -235,7 +275,7 @@ def main(argv=None):
     from brnpa_plugins.data import SyntheticPartsConfig, generate_part_dataset
     from brnpa_plugins.evaluation.report import (seeds_markdown_table,
                                                  summarize_seeds)
-    from brnpa_plugins.evaluation.shortcuts import colour_histogram_accuracy
+    from brnpa_plugins.evaluation.shortcuts import shortcut_probes
     from brnpa_plugins.evaluation.benchmark import HIGHER, RATE_METRICS
     from brnpa_plugins.profiling import pinned_cpu_env
     STEP_ENV.update(pinned_cpu_env(args.threads))
@@ -243,15 +283,22 @@ def main(argv=None):
     out_dir = os.path.abspath(args.out_dir)
     data_root = args.data_root = os.path.abspath(args.data_root)
     os.makedirs(out_dir, exist_ok=True)
-    sizes = {name: getattr(args, name)
-             for name in ('train_per_class', 'test_per_class')
-             if getattr(args, name) is not None}
-    generate_part_dataset(data_root, SyntheticPartsConfig(**sizes))
-    print(f'dataset: {data_root}', flush=True)
-    shortcut = colour_histogram_accuracy(data_root)
-    print(f'colour-histogram logistic regression: test accuracy '
-          f'{shortcut.accuracy:.3f} (chance {shortcut.chance:.3f})',
-          flush=True)
+    fields = dict(VARIANT_PRESETS[args.variant], **dict(args.dataset))
+    fields.update({name: getattr(args, name)
+                   for name in ('train_per_class', 'test_per_class')
+                   if getattr(args, name) is not None})
+    try:
+        dataset = SyntheticPartsConfig(**fields)
+        dataset.validate()
+    except ValueError as error:
+        raise SystemExit(f'error: --dataset / --variant: {error}') from None
+    generate_part_dataset(data_root, dataset)
+    print(f'dataset: {data_root} ({dataset})', flush=True)
+    probes = shortcut_probes(data_root)
+    shortcut = probes['colour histogram']
+    print('data-only probes, test accuracy: ' + ', '.join(
+        f'{name} {score.accuracy:.3f}' for name, score in probes.items())
+        + f' (chance {shortcut.chance:.3f})', flush=True)
 
     per_seed, summaries, accuracies = {}, {}, {}
     for seed in args.seeds:
@@ -299,6 +346,8 @@ def main(argv=None):
         'chance_accuracy': 1 / len(classes),
         'colour_histogram_accuracy': shortcut.accuracy,
         'colour_histogram_chance': shortcut.chance,
+        'probes': {name: score.accuracy for name, score in probes.items()},
+        'dataset': dataclasses.asdict(dataset),
         'benchmark_valid': all(c['passed'] for c in main_summary['validity']),
         'validity': main_summary['validity'],
         'interventions': main_summary.get('interventions', []),
@@ -315,8 +364,9 @@ def main(argv=None):
           f'{metrics["chance_accuracy"]:.3f}): ' + ', '.join(
               f'{name} {value:.3f}' for name, value in
               accuracies[args.seeds[0]].items()))
-    print(f'colour-histogram classifier: {shortcut.accuracy:.3f} (chance '
-          f'{shortcut.chance:.3f})')
+    print('data-only probes: ' + ', '.join(
+        f'{name} {score.accuracy:.3f}' for name, score in probes.items())
+        + f' (chance {shortcut.chance:.3f})')
     print('benchmark valid (the oracle beats every control): '
           + ('yes' if metrics['benchmark_valid'] else 'NO'))
     print('\n' + compact_table(main_summary['rows'], HIGHER))
