@@ -12,7 +12,10 @@ that its shorter side is at least ``min_panel`` pixels:
    are sorted by decreasing activity (ties keep their given order) and
    labelled ``rank 1  act 0.55``, ``rank 2  act 0.52``, ..., so rank 1 always
    has the largest activity; without activities the given order is kept and
-   the panels read ``map 1``, ``map 2``, ...;
+   the panels read ``map 1``, ``map 2``, ...; with ``contributions`` (each
+   part's exact share of the explained class's logit,
+   :func:`~brnpa_plugins.core.part_contributions`) a second line reads
+   ``logit +1.23``;
 4. a colour bar: a vertical strip of :func:`heat_colormap` from 0 (bottom) to
    1 (top) in the rightmost columns of the figure, labelled ``0`` at its
    bottom, half the common value at its middle and ``max <value>`` (with
@@ -170,6 +173,19 @@ def _colour_bar(height: int, peak: float) -> np.ndarray:
     return array
 
 
+def _per_map(values, name: str, attention: torch.Tensor):
+    """``values`` as a float64 array of one value per map (None stays)."""
+    if values is None:
+        return None
+    values = torch.as_tensor(values).detach().double().cpu().numpy()
+    if values.ndim != 1 or len(values) != attention.shape[0]:
+        raise ValueError(
+            f'{name} must hold one value per map: got shape {values.shape} '
+            f'for {attention.shape[0]} attention maps (attention '
+            f'{tuple(attention.shape)})')
+    return values
+
+
 def render_ranked_maps(image: Union[np.ndarray, Image.Image],
                        attention: torch.Tensor,
                        norm: torch.Tensor,
@@ -177,7 +193,8 @@ def render_ranked_maps(image: Union[np.ndarray, Image.Image],
                        title: Optional[str] = None,
                        opacity: float = 0.6,
                        min_panel: int = 160,
-                       outlines: Optional[Sequence[Outline]] = None
+                       outlines: Optional[Sequence[Outline]] = None,
+                       contributions: Optional[Sequence[float]] = None
                        ) -> Image.Image:
     """Render one image's maps, ranked by activity, as a single PIL image.
 
@@ -197,10 +214,14 @@ def render_ranked_maps(image: Union[np.ndarray, Image.Image],
         outlines: ground-truth boxes ``(x0, y0, x1, y1, kind)`` in image
             pixels (before upscaling), ``kind`` being ``'decisive'`` (solid
             green) or ``'distractor'`` (dashed light grey).
+        contributions: N values, in the order of ``attention``: what each
+            part adds to the logit of the class the title names; drawn
+            under each panel's label.
 
     Raises:
-        ValueError: on wrongly shaped inputs, an ``activity`` whose length is
-            not N, or a malformed outline or one of unknown kind.
+        ValueError: on wrongly shaped inputs, an ``activity`` or
+            ``contributions`` whose length is not N, or a malformed outline
+            or one of unknown kind.
     """
     image = _as_uint8_image(image)
     height, width = image.shape[:2]
@@ -212,16 +233,14 @@ def render_ranked_maps(image: Union[np.ndarray, Image.Image],
             'attention must be N x h x w and norm h x w with the same h x w, '
             f'got {tuple(attention.shape)} and {tuple(norm.shape)}')
     count = attention.shape[0]
+    activity = _per_map(activity, 'activity', attention)
+    contributions = _per_map(contributions, 'contributions', attention)
     if activity is not None:
-        activity = torch.as_tensor(activity).detach().double().cpu().numpy()
-        if activity.ndim != 1 or len(activity) != count:
-            raise ValueError(
-                f'activity must hold one value per map: got shape '
-                f'{activity.shape} for {count} attention maps '
-                f'(attention {tuple(attention.shape)})')
         order = np.argsort(-activity, kind='stable')
         attention = attention[torch.as_tensor(order, dtype=torch.long)]
         activity = activity[order]
+        if contributions is not None:
+            contributions = contributions[order]
     outlines = _check_outlines(outlines)
 
     maps = torch.nan_to_num(attention * norm)
@@ -247,6 +266,8 @@ def render_ranked_maps(image: Union[np.ndarray, Image.Image],
         text = f'{name} {index + 1}'
         if activity is not None:
             text += f'  act {float(activity[index]):.2f}'
+        if contributions is not None:
+            text += f'\nlogit {float(contributions[index]):+.2f}'
         panels.append((panel, text))
 
     scale = max(1, int(np.ceil(min_panel / max(1, min(height, width)))))
@@ -275,7 +296,8 @@ def save_ranked_maps(path: Union[str, os.PathLike], image, attention, norm,
                      activity=None, title=None, **options) -> str:
     """Render with :func:`render_ranked_maps` and save the PNG to ``path``.
 
-    ``options`` (``opacity``, ``min_panel``, ``outlines``) are passed on.
+    ``options`` (``opacity``, ``min_panel``, ``outlines``,
+    ``contributions``) are passed on.
     """
     return save_png(
         render_ranked_maps(image, attention, norm, activity, title,

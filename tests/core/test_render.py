@@ -207,3 +207,16 @@ def test_activity_must_have_one_value_per_map():
     with pytest.raises(ValueError, match=r'\(3, 8, 8\) and \(1, 8, 8\)'):
         render_ranked_maps(_grey_image(), torch.rand(3, 8, 8),
                            torch.rand(1, 8, 8))
+
+
+def test_contributions_follow_their_parts_into_the_ranked_labels(monkeypatch):
+    labels = _record(monkeypatch, '_label')
+    cells = [(6, 2), (5, 6), (2, 5)]
+    render_ranked_maps(_grey_image(), _peaked_maps(cells), torch.ones(8, 8),
+                       [0.2, 0.7, 0.1], contributions=[1.5, -0.25, 0.125])
+    assert _texts(labels)[2:] == ['rank 1  act 0.70\nlogit -0.25',
+                                  'rank 2  act 0.20\nlogit +1.50',
+                                  'rank 3  act 0.10\nlogit +0.12']
+    with pytest.raises(ValueError, match=r'contributions.*\(2,\).*3 attention'):
+        render_ranked_maps(_grey_image(), _peaked_maps(cells),
+                           torch.ones(8, 8), contributions=[1.0, 2.0])
