@@ -11,7 +11,8 @@ from .io import (CheckpointError, atomic_path,
                  atomic_write_text, load_checkpoint_file, plain_types)
 from .highres import make_high_resolution, set_stage_stride
 from .maps import explanation_maps, min_max_normalize, saliency_map, upsample
-from .render import heat_colormap, render_ranked_maps, save_png, save_ranked_maps
+from .render import (draw_outlines, heat_colormap, render_ranked_maps,
+                     save_png, save_ranked_maps)
 
 __all__ = [
     'CheckpointError', 'atomic_path', 'plain_types',

@@ -160,7 +160,7 @@ def test_one_colour_scale_per_row_makes_a_weak_map_look_weak(monkeypatch):
     assert weak.tolist() != top_colour.tolist()
     assert _heat_values(weak) == pytest.approx(0.1, abs=0.02)
     # the max of attention x norm
-    assert [peak for _, peak in bars] == [pytest.approx(0.5)]
+    assert [call[1] for call in bars] == [pytest.approx(0.5)]
 
 
 def test_colour_bar_runs_from_zero_at_the_bottom_to_one_at_the_top():
