@@ -538,12 +538,64 @@ class View:
     contributions: List[List]
     scores: str
     objects: List[str]
-    model_note: str
+    model_line: str
+
+
+def display_scale(shape: Sequence[int]) -> int:
+    """Display pixels per image pixel for an image of ``shape`` (H, W...)."""
+    return max(1, math.ceil(DISPLAY_SIDE / min(shape[:2])))
 
 
 def _display(image: np.ndarray, outlines: list) -> Tuple[np.ndarray, int]:
-    scale = max(1, math.ceil(DISPLAY_SIDE / min(image.shape[:2])))
+    scale = display_scale(image.shape)
     return draw_outlines(image, outlines, scale), scale
+
+
+def object_choices(scene: synthetic.Scene) -> List[str]:
+    """'index: colour shape (role)' of each object of a scene."""
+    return [f'{k}: {object_label(o)}' for k, o in enumerate(scene.objects)]
+
+
+def parse_box(text: str) -> Tuple[float, float, float, float]:
+    """'x0, y0, x1, y1' (image pixels) as four numbers."""
+    try:
+        values = tuple(float(v) for v in (text or '').replace(',', ' ').split())
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise ExplorerError(
+            f'the box must be four numbers x0, y0, x1, y1 (click two '
+            f'opposite corners of it), got {text!r}')
+    return values
+
+
+def select_at(current: 'Current', x: float, y: float, box: str
+              ) -> Tuple[Optional[str], str]:
+    """What a click at display pixel (x, y) selects.
+
+    On a sample, the object under it (its entry of :func:`object_choices`);
+    on an upload, a corner of the box: ``box`` ('' or 'x0, y0' or
+    'x0, y0, x1, y1', image pixels) gets the first corner when it has none
+    or both, the second otherwise.
+
+    Returns:
+        (the object chosen or None, the box text).
+    """
+    if current is None:
+        raise ExplorerError('pick a sample or upload an image first.')
+    scale = display_scale(current.rendered().shape)
+    x, y = x / scale, y / scale
+    if current.kind == 'sample':
+        index = object_at(current.scene, x, y)
+        if index is None:
+            raise ExplorerError("no object there: click inside an object's "
+                                'box.')
+        return object_choices(current.scene)[index], box
+    corner = f'{x:.0f}, {y:.0f}'
+    first = (box or '').replace(',', ' ').split()
+    if len(first) == 2:
+        return None, f'{box.strip()}, {corner}'
+    return None, corner
 
 
 def score_text(values: Dict[str, float]) -> str:
@@ -625,12 +677,12 @@ class Explorer:
             current, scene=scene,
             changes=current.changes + (f'{action} {object_label(item)}', )))
 
-    def occlude(self, current: Current, box: Sequence[float],
-                mode: str = 'blur') -> View:
-        """Blur or grey a box of an upload."""
+    def occlude(self, current: Current, box: str, mode: str = 'blur') -> View:
+        """Blur or grey a box ('x0, y0, x1, y1') of an upload."""
         if current is None or current.kind != 'upload':
             raise ExplorerError('upload an image first: a box is blurred or '
                                 'greyed on uploads (samples have objects).')
+        box = parse_box(box)
         image = occlude(current.image, box, mode)
         box_text = ', '.join(f'{round(v)}' for v in box)
         return self.view(replace(
@@ -671,8 +723,8 @@ class Explorer:
               round(float(contributions[k]), 3)]
              for rank, k in enumerate(order)],
             scores_text(explanation.scores, BENCHMARK.part_size / 4),
-            [f'{k}: {object_label(o)}' for k, o in enumerate(
-                current.scene.objects)] if current.kind == 'sample' else [],
+            object_choices(current.scene) if current.kind == 'sample'
+            else [],
             self.model_line())
 
     def method(self, current: Current, name: str, num_masks: int = RISE_MASKS,
