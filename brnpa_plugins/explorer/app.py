@@ -76,7 +76,8 @@ def build_app(explorer: Explorer):
                 with gr.Accordion('Model', open=False):
                     zoo = gr.Dropdown(zoo_models(), value=None,
                                       label='zoo model (entries with weights)')
-                    config = gr.Textbox(label='or a config file')
+                    config = gr.Textbox(label='or a config file (or any '
+                                        'zoo name)')
                     checkpoint = gr.Textbox(label='its checkpoint')
                     load = gr.Button('Load model')
                 sample = gr.Dropdown(list(explorer.samples), value=None,

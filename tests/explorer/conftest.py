@@ -7,8 +7,6 @@ benchmark's class names, as a trained checkpoint would be.
 """
 import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -22,7 +20,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 DEMO_CONFIG = os.path.join(REPO, 'configs', 'brnpa',
                            'brnpa_resnet18-w16_1xb32_synthetic-parts.py')
 #: Most seconds a served explorer may take to answer its first request.
-START_TIMEOUT = 120
+START_TIMEOUT = 60
 
 
 def write_tiny_model(folder):
@@ -65,29 +63,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope='session')
-def served(tiny_model, tmp_path_factory):
-    """URL of ``brnpa explore`` serving the tiny model on 127.0.0.1; the
-    server is stopped after the tests."""
+def served(tiny_model):
+    """URL of the explorer serving the tiny model on 127.0.0.1 (what
+    ``brnpa explore CONFIG --checkpoint CKPT`` runs), stopped after the
+    tests."""
     pytest.importorskip('gradio', reason='the explorer extra (gradio) is '
                         'not installed: pip install "brnpa-plugins[explorer]"')
+    from brnpa_plugins.explorer.app import launch
     port = free_port()
-    log = open(tmp_path_factory.mktemp('explorer_log') / 'server.log', 'w+')
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [REPO, os.environ.get('PYTHONPATH', '')]),
-        GRADIO_ANALYTICS_ENABLED='False')
-    process = subprocess.Popen(
-        [sys.executable, '-m', 'brnpa_plugins.cli', 'explore', tiny_model[0],
-         '--checkpoint', tiny_model[1], '--port', str(port), '--host',
-         '127.0.0.1'], stdout=log, stderr=subprocess.STDOUT, env=env,
-        cwd=REPO)
+    app = launch(*tiny_model, host='127.0.0.1', port=port, block=False)
     url = f'http://127.0.0.1:{port}/'
-    deadline = time.monotonic() + START_TIMEOUT
     try:
+        deadline = time.monotonic() + START_TIMEOUT
         while True:
-            if process.poll() is not None:
-                log.seek(0)
-                pytest.fail(f'the explorer exited ({process.returncode}):\n'
-                            f'{log.read()[-3000:]}')
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     if response.status == 200:
@@ -95,16 +83,9 @@ def served(tiny_model, tmp_path_factory):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                log.seek(0)
                 pytest.fail(f'the explorer did not answer on {url} within '
-                            f'{START_TIMEOUT} s:\n{log.read()[-3000:]}')
-            time.sleep(0.5)
+                            f'{START_TIMEOUT} s')
+            time.sleep(0.2)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        app.close()
