@@ -109,21 +109,23 @@ def build_app(explorer: Explorer):
                     label='parts: activity and contribution to the '
                     'predicted class', interactive=False)
                 scores = gr.Markdown('')
-        maps = gr.Image(label='ranked part maps, one colour scale: image, '
-                        'overlay (ranks 1-3 as R, G, B), each part, colour '
-                        'bar', interactive=False, elem_id='maps',
+        gr.Markdown('**Ranked part maps**, on one colour scale: the image, '
+                    'the overlay (ranks 1-3 as R, G, B), each part (its '
+                    'activity and its contribution to the logit), the colour '
+                    'bar.')
+        maps = gr.Image(show_label=False, interactive=False, elem_id='maps',
                         format='png')
         with gr.Row():
-            method = gr.Dropdown(method_names(), value='gradcam',
-                                 label='saliency method (registry)')
+            method = gr.Dropdown(method_names(), value='rise',
+                                 label='saliency method (any registered; '
+                                 'its map is shown min-max normalised)')
             masks = gr.Slider(50, 2000, value=RISE_MASKS, step=50,
                               label='RISE masks')
             run = gr.Button('Run the method', elem_id='run')
             stop = gr.Button('Stop', elem_id='stop')
         method_status = gr.Markdown('', elem_id='method-status')
-        method_map = gr.Image(label='method map (min-max normalised)',
-                              interactive=False, elem_id='method-map',
-                              format='png')
+        method_map = gr.Image(show_label=False, interactive=False,
+                              elem_id='method-map', format='png')
 
         shown = [current, scene, prediction, top5, maps, contributions,
                  scores, chosen, model_line, status]

@@ -143,7 +143,7 @@ def load_model(source: Optional[str] = None,
     from ..zoo import (DownloadError, NoCheckpointError, UnknownNameError,
                        get_entry, resolve_checkpoint)
     note = ''
-    demo = source is None
+    demo, given = source is None, checkpoint is not None
     name = DEMO_MODEL if demo else os.fspath(source)
     if name.endswith('.py') or os.path.isfile(name):
         config = name
@@ -181,7 +181,9 @@ def load_model(source: Optional[str] = None,
     inferencer = BRNPAInferencer(model, pretrained=False, device=device,
                                  classes=classes)
     if checkpoint and not note:
-        note = f'weights: {checkpoint}'
+        note = (f'weights: {checkpoint}' if given else
+                f'weights: {os.path.basename(checkpoint)} (the zoo entry\'s, '
+                'SHA-256 verified)')
     return LoadedModel(name, model, inferencer, classes, not untrained, note,
                        benchmark_context(model))
 
