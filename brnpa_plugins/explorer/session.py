@@ -48,6 +48,8 @@ from ..evaluation.methods import get_saliency_method, saliency_methods
 DEMO_MODEL = 'brnpa_resnet18-w16_1xb32_synthetic-parts'
 #: The benchmark the samples come from: the one the demo model learnt.
 BENCHMARK = synthetic.SyntheticPartsConfig()
+#: Pointing radius in pixels: a quarter of a part, as the benchmark reports.
+TOLERANCE = BENCHMARK.part_size / 4
 #: Uploads are shrunk to at most this side first, so that a photo costs a
 #: CPU what a benchmark image costs it, within a few times.
 MAX_UPLOAD_SIDE = 512
@@ -168,7 +170,10 @@ def load_model(source: Optional[str] = None,
                 note = (f'No trained checkpoint of the demo model was found '
                         f'({error}). This is the UNTRAINED {name}: its '
                         'predictions and maps mean nothing. `make demo` '
-                        'trains it (outputs/demo).')
+                        'trains one: `brnpa explore '
+                        f'{entry.config} --checkpoint '
+                        'outputs/demo/seed_0/brnpa/epoch_N.pth` (its last '
+                        'epoch).')
     if untrained:
         checkpoint = None
         note = note or (f'UNTRAINED {name}: random weights, so its '
@@ -375,7 +380,7 @@ OWN_MAPS = {'brnpa': 'BR-NPA top map', 'brnpa-class': 'BR-NPA class map'}
 
 def explain(loaded: LoadedModel, image: np.ndarray,
             objects: Optional[Tuple[np.ndarray, np.ndarray]] = None,
-            tolerance: float = BENCHMARK.part_size / 4) -> Explanation:
+            tolerance: float = TOLERANCE) -> Explanation:
     """Predict and explain one image.
 
     Args:
@@ -505,7 +510,7 @@ def method_map(loaded: LoadedModel, explanation: Explanation, name: str,
     if explanation.truth is not None:
         scores = ground_truth_scores(saliency, explanation.truth,
                                      image.shape[:2],
-                                     BENCHMARK.part_size / 4)
+                                     TOLERANCE)
     return saliency, figure, scores
 
 
@@ -724,7 +729,7 @@ class Explorer:
             [[rank + 1, round(float(activity[k]), 3),
               round(float(contributions[k]), 3)]
              for rank, k in enumerate(order)],
-            scores_text(explanation.scores, BENCHMARK.part_size / 4),
+            scores_text(explanation.scores, TOLERANCE),
             object_choices(current.scene) if current.kind == 'sample'
             else [],
             self.model_line())
