@@ -138,8 +138,8 @@ def build_app(explorer: Explorer):
 
         @guarded(len(shown))
         def pick_sample(name):
-            if not name:
-                raise ExplorerError('pick a sample of the list.')
+            if not name:  # the list was cleared (a new model)
+                return (gr.skip(), ) * len(shown)
             return show(explorer.sample(name))
 
         @guarded(len(shown))
@@ -168,7 +168,6 @@ def build_app(explorer: Explorer):
         def click(state, corners, evt: gr.SelectData):
             choice, corners = select_at(state, *evt.index, corners)
             return gr.skip() if choice is None else choice, corners, ''
-
 
         @guarded(3)
         def load_model_from(name, config_path, weights):
