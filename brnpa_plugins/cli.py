@@ -1,9 +1,11 @@
-"""The ``brnpa`` command: plugins and the model zoo.
+"""The ``brnpa`` command: plugins, the model zoo and the explorer.
 
     brnpa plugins                  each plugin, its version, hooks, adapters
     brnpa zoo list [--task T] [--dataset D]
     brnpa zoo info NAME
     brnpa zoo download NAME [--dest DIR] [--config]
+    brnpa explore [MODEL_OR_CONFIG] [--checkpoint PATH] [--port 7860]
+        [--host 127.0.0.1]             the interactive part explorer
 """
 import argparse
 import contextlib
@@ -185,6 +187,17 @@ def cmd_zoo_download(args) -> int:
     return 0
 
 
+def cmd_explore(args) -> int:
+    from .explorer.app import launch
+    from .explorer.session import ExplorerError
+    try:
+        launch(args.model, args.checkpoint, args.host, args.port)
+    except ExplorerError as error:
+        print(f'brnpa: error: {error}', file=sys.stderr)
+        return 1
+    return 0
+
+
 def _command(commands, name: str, func, summary: str, description: str,
              takes_name: bool = False) -> argparse.ArgumentParser:
     """A subcommand running ``func(args)``, with a NAME argument or not."""
@@ -254,6 +267,27 @@ def build_parser() -> argparse.ArgumentParser:
                           action='store_false',
                           help='no progress bar (it only shows on a '
                           'terminal anyway)')
+
+    explore = _command(
+        commands, 'explore', cmd_explore,
+        'open the interactive part explorer (a local web page)',
+        'Serve a local page that explains a BR-NPA model of mmpretrain: '
+        'the prediction, the ranked part maps, each part\'s contribution, '
+        'Grad-CAM, RISE and any registered saliency method; on samples of '
+        'the generated benchmark, remove or demote objects and see the '
+        'model change. Needs the explorer extra: pip install '
+        '"brnpa-plugins[explorer]".')
+    explore.add_argument(
+        'model', nargs='?', metavar='MODEL_OR_CONFIG', default=None,
+        help='a zoo name or a config file (default: the demo model, '
+        'brnpa_resnet18-w16_1xb32_synthetic-parts)')
+    explore.add_argument('--checkpoint', metavar='PATH',
+                         help="the weights (default: the zoo entry's; a "
+                         'config needs one)')
+    explore.add_argument('--port', type=int, default=7860)
+    explore.add_argument('--host', default='127.0.0.1',
+                         help='address to serve on (default: this machine '
+                         'only)')
     return parser
 
 

@@ -25,8 +25,8 @@ LAYERS = {
     'backbones': 3, 'data': 3,
     'evaluation': 4, 'zoo': 4,
     'openmmlab': 5, 'reid': 5, 'fewshot': 5,
-    'cli': 6, 'profiling': 6, 'explorer': 6,
-    '__init__': 7,
+    'profiling': 6, 'explorer': 6,
+    'cli': 7, '__init__': 7,
 }
 
 

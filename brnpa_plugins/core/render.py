@@ -12,11 +12,14 @@ that its shorter side is at least ``min_panel`` pixels:
    are sorted by decreasing activity (ties keep their given order) and
    labelled ``rank 1  act 0.55``, ``rank 2  act 0.52``, ..., so rank 1 always
    has the largest activity; without activities the given order is kept and
-   the panels read ``map 1``, ``map 2``, ...;
+   the panels read ``map 1``, ``map 2``, ...; with ``contributions`` (each
+   part's exact share of the explained class's logit,
+   :func:`~brnpa_plugins.core.part_contributions`) a second line reads
+   ``logit +1.23``;
 4. a colour bar: a vertical strip of :func:`heat_colormap` from 0 (bottom) to
    1 (top) in the rightmost columns of the figure, labelled ``0`` at its
    bottom, half the common value at its middle and ``max <value>`` (with
-   ``(attn x norm)`` under it) at its top.
+   ``(attn x norm)``, or another ``value_name``, under it) at its top.
 
 The map shown for part k is its attention map times the feature-norm map,
 bilinearly upsampled to the image. It is not normalised per part: all maps of
@@ -138,16 +141,37 @@ def _outline_masks(outlines: list, scale: int,
     return masks
 
 
+def _upscaled(image: np.ndarray, scale: int, masks: list) -> np.ndarray:
+    """``image`` upscaled (nearest) by ``scale``, the outline masks drawn."""
+    image = np.kron(image, np.ones((scale, scale, 1), dtype=np.uint8))
+    for mask, colour in masks:
+        image[mask] = colour
+    return image
+
+
+def draw_outlines(image: Union[np.ndarray, Image.Image],
+                  outlines: Sequence[Outline], scale: int = 1) -> np.ndarray:
+    """``image`` (H x W x 3) upscaled (nearest) by the integer ``scale``,
+    with ground-truth ``outlines`` drawn as :func:`render_ranked_maps`
+    draws them (boxes in pixels of ``image``)."""
+    image = _as_uint8_image(image)
+    height, width = image.shape[:2]
+    masks = _outline_masks(_check_outlines(outlines), scale,
+                           (height * scale, width * scale))
+    return _upscaled(image, scale, masks)
+
+
 def _format_value(value: float) -> str:
     return f'{value:.3g}'
 
 
-def _colour_bar(height: int, peak: float) -> np.ndarray:
+def _colour_bar(height: int, peak: float,
+                value_name: str = 'attn x norm') -> np.ndarray:
     """White panel with labels on the left and the colour strip on the
     right: 1 (``max <peak>``) at the top, 0 at the bottom."""
     font = _font()
     texts = [(f'max {_format_value(peak)}', 0, 'ra', (0, 0, 0)),
-             ('(attn x norm)', 12, 'ra', (90, 90, 90)),
+             (f'({value_name})', 12, 'ra', (90, 90, 90)),
              (_format_value(peak / 2), height // 2, 'rm', (0, 0, 0)),
              ('0', height - 1, 'rd', (0, 0, 0))]
     # The widest label a '.3g' value gives, so that rows of different images
@@ -170,6 +194,19 @@ def _colour_bar(height: int, peak: float) -> np.ndarray:
     return array
 
 
+def _per_map(values, name: str, attention: torch.Tensor):
+    """``values`` as a float64 array of one value per map (None stays)."""
+    if values is None:
+        return None
+    values = torch.as_tensor(values).detach().double().cpu().numpy()
+    if values.ndim != 1 or len(values) != attention.shape[0]:
+        raise ValueError(
+            f'{name} must hold one value per map: got shape {values.shape} '
+            f'for {attention.shape[0]} attention maps (attention '
+            f'{tuple(attention.shape)})')
+    return values
+
+
 def render_ranked_maps(image: Union[np.ndarray, Image.Image],
                        attention: torch.Tensor,
                        norm: torch.Tensor,
@@ -177,7 +214,9 @@ def render_ranked_maps(image: Union[np.ndarray, Image.Image],
                        title: Optional[str] = None,
                        opacity: float = 0.6,
                        min_panel: int = 160,
-                       outlines: Optional[Sequence[Outline]] = None
+                       outlines: Optional[Sequence[Outline]] = None,
+                       contributions: Optional[Sequence[float]] = None,
+                       value_name: str = 'attn x norm'
                        ) -> Image.Image:
     """Render one image's maps, ranked by activity, as a single PIL image.
 
@@ -197,10 +236,17 @@ def render_ranked_maps(image: Union[np.ndarray, Image.Image],
         outlines: ground-truth boxes ``(x0, y0, x1, y1, kind)`` in image
             pixels (before upscaling), ``kind`` being ``'decisive'`` (solid
             green) or ``'distractor'`` (dashed light grey).
+        contributions: N values, in the order of ``attention``: what each
+            part adds to the logit of the class the title names; drawn
+            under each panel's label.
+        value_name: what the maps measure, under the colour bar's ``max``
+            (e.g. ``'saliency'`` for another method's map, drawn with
+            ``norm`` all ones).
 
     Raises:
-        ValueError: on wrongly shaped inputs, an ``activity`` whose length is
-            not N, or a malformed outline or one of unknown kind.
+        ValueError: on wrongly shaped inputs, an ``activity`` or
+            ``contributions`` whose length is not N, or a malformed outline
+            or one of unknown kind.
     """
     image = _as_uint8_image(image)
     height, width = image.shape[:2]
@@ -212,16 +258,14 @@ def render_ranked_maps(image: Union[np.ndarray, Image.Image],
             'attention must be N x h x w and norm h x w with the same h x w, '
             f'got {tuple(attention.shape)} and {tuple(norm.shape)}')
     count = attention.shape[0]
+    activity = _per_map(activity, 'activity', attention)
+    contributions = _per_map(contributions, 'contributions', attention)
     if activity is not None:
-        activity = torch.as_tensor(activity).detach().double().cpu().numpy()
-        if activity.ndim != 1 or len(activity) != count:
-            raise ValueError(
-                f'activity must hold one value per map: got shape '
-                f'{activity.shape} for {count} attention maps '
-                f'(attention {tuple(attention.shape)})')
         order = np.argsort(-activity, kind='stable')
         attention = attention[torch.as_tensor(order, dtype=torch.long)]
         activity = activity[order]
+        if contributions is not None:
+            contributions = contributions[order]
     outlines = _check_outlines(outlines)
 
     maps = torch.nan_to_num(attention * norm)
@@ -247,20 +291,16 @@ def render_ranked_maps(image: Union[np.ndarray, Image.Image],
         text = f'{name} {index + 1}'
         if activity is not None:
             text += f'  act {float(activity[index]):.2f}'
+        if contributions is not None:
+            text += f'\nlogit {float(contributions[index]):+.2f}'
         panels.append((panel, text))
 
     scale = max(1, int(np.ceil(min_panel / max(1, min(height, width)))))
     masks = _outline_masks(outlines, scale, (height * scale, width * scale))
-    pieces = []
-    for panel, text in panels:
-        if scale > 1:
-            panel = np.kron(panel, np.ones((scale, scale, 1), dtype=np.uint8))
-        else:
-            panel = panel.copy()
-        for mask, colour in masks:
-            panel[mask] = colour
-        pieces.append(np.asarray(_label(Image.fromarray(panel), text)))
-    pieces.append(_colour_bar(pieces[0].shape[0], peak))
+    pieces = [np.asarray(_label(Image.fromarray(_upscaled(panel, scale,
+                                                          masks)), text))
+              for panel, text in panels]
+    pieces.append(_colour_bar(pieces[0].shape[0], peak, value_name))
     gap = np.full((pieces[0].shape[0], GAP, 3), 255, dtype=np.uint8)
     row = [piece for p in pieces for piece in (p, gap)][:-1]
     return Image.fromarray(np.concatenate(row, axis=1))
@@ -275,7 +315,8 @@ def save_ranked_maps(path: Union[str, os.PathLike], image, attention, norm,
                      activity=None, title=None, **options) -> str:
     """Render with :func:`render_ranked_maps` and save the PNG to ``path``.
 
-    ``options`` (``opacity``, ``min_panel``, ``outlines``) are passed on.
+    ``options`` (``opacity``, ``min_panel``, ``outlines``,
+    ``contributions``) are passed on.
     """
     return save_png(
         render_ranked_maps(image, attention, norm, activity, title,

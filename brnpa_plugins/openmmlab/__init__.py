@@ -22,7 +22,8 @@ from .compat import apply_patches, patch_status
 from .cpu import AmpOptimWrapper
 from .datasets import CheckedCUB, CheckedFGVCAircraft, CheckedStanfordCars
 from .distiller import BRNPADistiller
-from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD, BRNPAHead
+from .heads import (ACTIVITY_FIELD, ATTENTION_FIELD, CONTRIBUTIONS_FIELD,
+                    NORM_FIELD, BRNPAHead)
 from .highres import (build_backbone_without_final_norm,
                       build_high_resolution_backbone)
 from .hooks import GradientCheckpointingHook, RankedMapsHook
@@ -38,7 +39,8 @@ if not patch_status()['lazy_model_index'].startswith('applied'):
     register_model_index()  # else when mmpretrain's ModelHub is first asked
 
 __all__ = [
-    'ACTIVITY_FIELD', 'ATTENTION_FIELD', 'NORM_FIELD', 'AmpOptimWrapper',
+    'ACTIVITY_FIELD', 'ATTENTION_FIELD', 'CONTRIBUTIONS_FIELD', 'NORM_FIELD',
+    'AmpOptimWrapper',
     'BRNPAInferencer', 'explain_images',
     'BCNNNeck', 'BRNPADistiller', 'BRNPAHead', 'BRNPANeck', 'BRNPANeckOutput',
     'CheckedCUB', 'CheckedFGVCAircraft', 'CheckedStanfordCars',

@@ -20,9 +20,10 @@ from PIL import Image
 from mmpretrain.apis import ImageClassificationInferencer
 from mmpretrain.structures import DataSample
 
-from ..core import explanation_maps, render_ranked_maps, save_png, upsample
-from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD
-from .hooks import model_input_images
+from ..core import explanation_maps, save_png, upsample
+from .heads import (ACTIVITY_FIELD, ATTENTION_FIELD, CONTRIBUTIONS_FIELD,
+                    NORM_FIELD)
+from .hooks import model_input_images, render_prediction
 
 #: Field of each prediction holding the image the model saw (H x W x 3 RGB).
 IMAGE_FIELD = 'input_image'
@@ -59,7 +60,12 @@ class BRNPAInferencer(ImageClassificationInferencer):
       in rank order;
     - ``ranked_maps``: N x H x W in [0, 1], map k times the norm map,
       normalised and upsampled to ``image`` (what the paper shows);
-    - ``overlay``: the rendered figure (PIL image), with ``render=True``.
+    - ``part_contributions`` (N x K): what each part adds to each class
+      logit, exactly (the N values of a class sum to its logit minus the
+      head's bias), and ``pred_contributions`` (N): those of the predicted
+      class, in the order of the maps;
+    - ``overlay``: the rendered figure (PIL image), with ``render=True``,
+      each part labelled with its contribution to the predicted class.
 
     ``batch_size`` images are predicted at once; ``show_dir`` also saves the
     figures there as PNG.
@@ -101,12 +107,8 @@ class BRNPAInferencer(ImageClassificationInferencer):
             return None
         figures = []
         for index, (item, sample) in enumerate(zip(ori_inputs, preds)):
-            label = int(sample.pred_label)
-            name = self.classes[label] if self.classes else str(label)
-            figure = render_ranked_maps(
-                sample.get(IMAGE_FIELD).numpy(), sample.get(ATTENTION_FIELD),
-                sample.get(NORM_FIELD), sample.get(ACTIVITY_FIELD).tolist(),
-                f'{name} {float(sample.pred_score[label]):.2f}')
+            figure = render_prediction(sample.get(IMAGE_FIELD).numpy(),
+                                       sample, self.classes)
             if show_dir is not None:
                 stem = (os.path.splitext(os.path.basename(item))[0]
                         if isinstance(item, str) else str(index))
@@ -125,7 +127,11 @@ class BRNPAInferencer(ImageClassificationInferencer):
             image = sample.get(IMAGE_FIELD)
             attention = sample.get(ATTENTION_FIELD).float().cpu()
             norm = sample.get(NORM_FIELD).float().cpu()
+            contributions = sample.get(CONTRIBUTIONS_FIELD).double().cpu()
             result.update(
+                part_contributions=contributions.numpy(),
+                pred_contributions=contributions[
+                    :, int(sample.pred_label)].numpy(),
                 image=image.numpy(),
                 attention_maps=attention.numpy(),
                 feature_norm=norm.numpy(),

@@ -10,11 +10,14 @@ from mmpretrain.structures import DataSample
 
 from ..core.checks import (check_positive_int, check_probability,
                             reject_unknown_kwargs)
+from ..core.contributions import part_contributions
 
 #: Fields each predicted DataSample gets from a BR-NPA model.
 ATTENTION_FIELD = 'attention_maps'  # N x H x W, each map sums to 1
 ACTIVITY_FIELD = 'part_activity'  # N
 NORM_FIELD = 'feature_norm'  # H x W
+#: N x K: what each part adds to each class logit (sums to logit - bias).
+CONTRIBUTIONS_FIELD = 'part_contributions'
 
 
 @MODELS.register_module()
@@ -24,7 +27,12 @@ class BRNPAHead(ClsHead):
 
     Predictions carry BR-NPA's explanation: every :class:`DataSample` returned
     by ``predict`` has ``attention_maps`` (N x H x W, rank order, each summing
-    to 1), ``part_activity`` (N) and ``feature_norm`` (H x W).
+    to 1), ``part_activity`` (N), ``feature_norm`` (H x W) and
+    ``part_contributions`` (N x K): the term of each part in each class
+    logit, ``<W_k,n, v_n>`` for the slice ``W_k,n`` of the linear layer
+    that multiplies part n (dropout is off at prediction), so that the N
+    terms of a class sum to its logit minus the bias
+    (:func:`brnpa_plugins.core.part_contributions`).
 
     Args:
         num_classes (int): Number of classes.
@@ -83,10 +91,15 @@ class BRNPAHead(ClsHead):
         attention = getattr(feats, 'attention', None)
         if attention is None:  # features from a neck that is not BR-NPA's
             return samples
-        for sample, maps, activity, norm in zip(samples, attention.detach(),
-                                                feats.activity.detach(),
-                                                feats.norm.detach()):
+        parts = self.pre_logits(feats).detach()
+        contributions = part_contributions(
+            parts.reshape(len(parts), self.num_parts, self.in_channels),
+            self.fc.weight.detach())
+        for sample, maps, activity, norm, terms in zip(
+                samples, attention.detach(), feats.activity.detach(),
+                feats.norm.detach(), contributions):
             sample.set_field(maps, ATTENTION_FIELD, dtype=torch.Tensor)
             sample.set_field(activity, ACTIVITY_FIELD, dtype=torch.Tensor)
             sample.set_field(norm, NORM_FIELD, dtype=torch.Tensor)
+            sample.set_field(terms, CONTRIBUTIONS_FIELD, dtype=torch.Tensor)
         return samples

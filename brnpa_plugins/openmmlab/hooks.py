@@ -14,7 +14,8 @@ from mmpretrain.registry import DATASETS, HOOKS
 
 from ..core import render_ranked_maps, save_png
 from ..core.highres import HIGH_RESOLUTION_STAGES
-from .heads import ACTIVITY_FIELD, ATTENTION_FIELD, NORM_FIELD
+from .heads import (ACTIVITY_FIELD, ATTENTION_FIELD, CONTRIBUTIONS_FIELD,
+                    NORM_FIELD)
 
 
 def model_input_images(inputs: Tensor, data_preprocessor: nn.Module) -> Tensor:
@@ -178,14 +179,25 @@ class RankedMapsHook(Hook):
                     'BRNPAHead): its predictions carry no attention maps.')
             name = os.path.splitext(os.path.basename(
                 sample.get('img_path', f'image_{index}')))[0]
-            figure = render_ranked_maps(
-                image, sample.get(ATTENTION_FIELD), sample.get(NORM_FIELD),
-                sample.get(ACTIVITY_FIELD).tolist(), self._title(sample))
+            figure = render_prediction(image, sample, self._classes)
             save_png(figure, os.path.join(folder, f'{index}_{name}.png'))
             runner.visualizer.add_image(f'ranked_maps/{index}_{name}',
                                         np.asarray(figure), step=epoch)
 
-    def _title(self, sample) -> str:
-        label = int(sample.pred_label)
-        name = self._classes[label] if self._classes else str(label)
-        return f'{name} {float(sample.pred_score[label]):.2f}'
+
+def render_prediction(image: np.ndarray, sample,
+                      classes: Optional[Sequence[str]] = None):
+    """The figure of one BR-NPA prediction (a predicted ``DataSample``):
+    :func:`~brnpa_plugins.core.render_ranked_maps` over ``image`` (H x W x 3
+    RGB, the image the model saw), titled with the predicted class and its
+    score, each part labelled with its contribution to that class's logit.
+    """
+    label = int(sample.pred_label)
+    name = classes[label] if classes else str(label)
+    contributions = sample.get(CONTRIBUTIONS_FIELD)
+    return render_ranked_maps(
+        image, sample.get(ATTENTION_FIELD), sample.get(NORM_FIELD),
+        sample.get(ACTIVITY_FIELD).tolist(),
+        f'{name} {float(sample.pred_score[label]):.2f}',
+        contributions=None if contributions is None else
+        contributions[:, label].tolist())

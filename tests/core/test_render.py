@@ -3,7 +3,8 @@ import pytest
 import torch
 from PIL import Image
 
-from brnpa_plugins.core import (BRNPA, explanation_maps, heat_colormap,
+from brnpa_plugins.core import (BRNPA, draw_outlines, explanation_maps,
+                                heat_colormap,
                                 min_max_normalize, render_ranked_maps,
                                 saliency_map, save_ranked_maps)
 from brnpa_plugins.core import render
@@ -160,7 +161,7 @@ def test_one_colour_scale_per_row_makes_a_weak_map_look_weak(monkeypatch):
     assert weak.tolist() != top_colour.tolist()
     assert _heat_values(weak) == pytest.approx(0.1, abs=0.02)
     # the max of attention x norm
-    assert [peak for _, peak in bars] == [pytest.approx(0.5)]
+    assert [call[1] for call in bars] == [pytest.approx(0.5)]
 
 
 def test_colour_bar_runs_from_zero_at_the_bottom_to_one_at_the_top():
@@ -207,3 +208,36 @@ def test_activity_must_have_one_value_per_map():
     with pytest.raises(ValueError, match=r'\(3, 8, 8\) and \(1, 8, 8\)'):
         render_ranked_maps(_grey_image(), torch.rand(3, 8, 8),
                            torch.rand(1, 8, 8))
+
+
+def test_contributions_follow_their_parts_into_the_ranked_labels(monkeypatch):
+    labels = _record(monkeypatch, '_label')
+    cells = [(6, 2), (5, 6), (2, 5)]
+    render_ranked_maps(_grey_image(), _peaked_maps(cells), torch.ones(8, 8),
+                       [0.2, 0.7, 0.1], contributions=[1.5, -0.25, 0.125])
+    assert _texts(labels)[2:] == ['rank 1  act 0.70\nlogit -0.25',
+                                  'rank 2  act 0.20\nlogit +1.50',
+                                  'rank 3  act 0.10\nlogit +0.12']
+    with pytest.raises(ValueError, match=r'contributions.*\(2,\).*3 attention'):
+        render_ranked_maps(_grey_image(), _peaked_maps(cells),
+                           torch.ones(8, 8), contributions=[1.0, 2.0])
+
+
+def test_draw_outlines_is_the_image_panel_of_the_figure():
+    outlines = [(8, 12, 24, 32, 'decisive'), (26, 4, 38, 20, 'distractor')]
+    figure = render_ranked_maps(_grey_image(), _peaked_maps([(6, 2)]),
+                                torch.ones(8, 8), outlines=outlines)
+    drawn = draw_outlines(_grey_image(), outlines, scale=4)
+    assert drawn.shape == (160, 160, 3)
+    # the figure's first panel is the same, under its label
+    np.testing.assert_array_equal(_panel(figure, 0)[40:], drawn[40:])
+    assert (drawn[12 * 4, 8 * 4:24 * 4] == (0, 255, 0)).all()
+    np.testing.assert_array_equal(draw_outlines(_grey_image(), []),
+                                  _grey_image())
+
+
+def test_the_colour_bar_names_what_the_maps_measure(monkeypatch):
+    bars = _record(monkeypatch, '_colour_bar')
+    render_ranked_maps(_grey_image(), _peaked_maps([(6, 2)]),
+                       torch.ones(8, 8), value_name='saliency')
+    assert bars[0][2] == 'saliency'

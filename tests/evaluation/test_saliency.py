@@ -2,10 +2,14 @@
 import pytest
 import torch
 
-from brnpa_plugins.core import BRNPA, min_max_normalize, saliency_map
+from brnpa_plugins.core import (BRNPA, class_contributions, min_max_normalize,
+                                part_contributions, saliency_map)
 from brnpa_plugins.backbones import FeatureLayer
 from brnpa_plugins.evaluation import compute_saliency
-from brnpa_plugins.evaluation.methods import SaliencyMethod, saliency_methods
+from brnpa_plugins.evaluation.methods import (SaliencyMethod,
+                                              class_part_contributions,
+                                              get_saliency_method,
+                                              saliency_methods)
 from brnpa_plugins.plugins import get_plugin_manager, hookimpl
 
 
@@ -26,7 +30,8 @@ class AttentionClassifier(torch.nn.Module):
 
 def test_builtin_methods_and_controls_come_through_the_plugin_hook():
     methods = saliency_methods()
-    assert {'attention', 'attention-all', 'brnpa', 'norm', 'gradcam',
+    assert {'attention', 'attention-all', 'brnpa', 'brnpa-class', 'norm',
+            'gradcam',
             'gradcam++', 'scorecam', 'ablationcam', 'rise', 'random',
             'gaussian', 'saturation', 'oracle', 'anti-oracle'} <= set(methods)
     manager = get_plugin_manager()
@@ -59,6 +64,46 @@ def test_attention_and_norm_maps_come_from_the_named_layers():
     with pytest.raises(ValueError, match='no `attention`'):
         compute_saliency('attention', model, images, None,
                          attention_layer=model.features)
+
+
+def test_class_contributions_of_any_model_are_those_of_its_linear_head():
+    model = AttentionClassifier().double().eval()
+    for parameter in model.parameters():  # frozen weights work too
+        parameter.requires_grad_(False)
+    images = torch.randn(3, 3, 16, 16, dtype=torch.float64)
+    targets = torch.tensor([0, 3, 1])
+    out, contributions, explained = class_part_contributions(
+        model, images, targets)
+    exact = class_contributions(
+        part_contributions(out.features.detach(), model.fc.weight), targets)
+    torch.testing.assert_close(contributions, exact, rtol=0, atol=1e-12)
+    with torch.no_grad():
+        logits = model(images)
+    torch.testing.assert_close(
+        contributions.sum(dim=1),
+        logits.gather(1, targets[:, None])[:, 0] - model.fc.bias[targets],
+        rtol=0, atol=1e-12)
+    assert explained.tolist() == targets.tolist()
+    assert class_part_contributions(model, images)[2].tolist() == \
+        logits.argmax(1).tolist()
+    assert not model.neck._forward_hooks
+
+
+def test_brnpa_class_weights_each_map_by_its_positive_contribution():
+    model = AttentionClassifier().eval()
+    images = torch.randn(2, 3, 16, 16)
+    targets = torch.tensor([2, 0])
+    maps = compute_saliency('brnpa-class', model, images, targets)
+    out, contributions, _ = class_part_contributions(model, images, targets)
+    weights = contributions.clamp_min(0)[:, :, None, None]
+    expected = min_max_normalize((weights * out.attention).sum(1) * out.norm)
+    torch.testing.assert_close(maps, expected)
+    # another class weighs the parts differently, so its map differs
+    other = compute_saliency('brnpa-class', model, images,
+                             torch.tensor([1, 3]))
+    assert not torch.allclose(maps, other)
+    record = get_saliency_method('brnpa-class')
+    assert record.attention and not record.control and not record.expensive
 
 
 def test_attention_takes_the_most_active_map_not_the_first():

@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from mmengine.dataset import Compose
 from PIL import Image
 
@@ -60,6 +61,15 @@ def test_paths_arrays_and_pil_images_in_batches(trained, tmp_path):
         assert result['pred_score'] == pytest.approx(
             result['pred_scores'].max())
         assert isinstance(result['overlay'], Image.Image)
+        # The head has no bias: the contributions sum to the logits, whose
+        # softmax is the prediction.
+        terms = result['part_contributions']
+        assert terms.shape == (3, NUM_CLASSES)
+        np.testing.assert_array_equal(result['pred_contributions'],
+                                      terms[:, result['pred_label']])
+        logits = torch.from_numpy(terms.sum(axis=0))
+        np.testing.assert_allclose(logits.softmax(0).numpy(),
+                                   result['pred_scores'], atol=1e-5)
     # The same picture given as a path and as a PIL image.
     np.testing.assert_array_equal(results[0]['image'], results[2]['image'])
     np.testing.assert_allclose(results[0]['ranked_maps'],

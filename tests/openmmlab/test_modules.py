@@ -4,7 +4,8 @@ import torch
 
 import brnpa_plugins.openmmlab  # noqa: F401
 from brnpa_plugins.openmmlab import (ACTIVITY_FIELD, ATTENTION_FIELD,
-                                     NORM_FIELD, BRNPAHead, BRNPANeck)
+                                     CONTRIBUTIONS_FIELD, NORM_FIELD,
+                                     BRNPAHead, BRNPANeck)
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
@@ -66,6 +67,24 @@ def test_predictions_carry_maps_and_tensor_mode_returns_logits():
                                torch.ones(3))
     torch.testing.assert_close(sample.pred_score,
                                logits[0].softmax(0))
+
+
+def test_part_contributions_sum_to_the_logit_minus_the_bias():
+    neck = BRNPANeck(in_channels=6, num_parts=3).double()
+    head = BRNPAHead(num_classes=4, in_channels=6, num_parts=3, bias=True,
+                     dropout=0.5).double().eval()
+    with torch.no_grad():
+        head.fc.bias.uniform_(-1, 1)
+        feats = neck(torch.rand(2, 6, 5, 5, dtype=torch.float64))
+        logits = head(feats)
+        samples = head.predict(feats, [DataSample(), DataSample()])
+    for sample, logit in zip(samples, logits):
+        terms = sample.get(CONTRIBUTIONS_FIELD)
+        assert terms.shape == (3, 4) and terms.dtype == torch.float64
+        torch.testing.assert_close(terms.sum(dim=0), logit - head.fc.bias,
+                                   rtol=0, atol=1e-12)
+    # the parts' terms differ: the sum is not one part's term repeated
+    assert not torch.allclose(terms[0], terms[1])
 
 
 def test_gradients_reach_the_backbone():

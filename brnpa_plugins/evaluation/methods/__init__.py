@@ -9,7 +9,8 @@ methods do through theirs, and :func:`compute_saliency` runs any of them:
 
 - ``attention`` / ``attention-all``: an attention neck's most active map
   (all its maps) times the norm map (spec section 7); ``brnpa``: the same
-  map from the core grouping inside any model;
+  map from the core grouping inside any model; ``brnpa-class``: its maps
+  weighted by each part's contribution to the explained class;
 - ``norm``: the feature-norm map of any network;
 - ``gradcam``, ``gradcam++``, ``scorecam``, ``ablationcam`` (the grad-cam
   package), ``rise``, ``rollout`` (vision transformers);
@@ -21,8 +22,10 @@ import functools
 
 from ...plugins.hookspecs import hookimpl
 from . import controls
-from .attention import (attention_output, attention_saliency, brnpa_saliency,
-                        norm_saliency, ranked_part_maps)
+from .attention import (attention_output, attention_saliency,
+                        brnpa_class_saliency, brnpa_saliency,
+                        class_part_contributions, norm_saliency,
+                        ranked_part_maps)
 from .posthoc import CAM_CLASSES, cam_method
 from .registry import (SaliencyMethod, compute_saliency, get_saliency_method,
                        saliency_methods)
@@ -46,6 +49,10 @@ BUILTIN_METHODS = (
     SaliencyMethod('brnpa', brnpa_saliency,
                    'most active BR-NPA map x feature-norm map, in any model',
                    label='', attention=True),
+    SaliencyMethod('brnpa-class', brnpa_class_saliency,
+                   "BR-NPA maps weighted by each part's contribution to the "
+                   "class's logit, in any model",
+                   label='(class-weighted)', attention=True),
     SaliencyMethod('norm', norm_saliency,
                    'L2 norm of the last feature map (any CNN)',
                    label='norm map'),
@@ -92,6 +99,6 @@ def brnpa_register_saliency_methods(register):
 
 __all__ = [
     'BUILTIN_METHODS', 'RiseMasks', 'SaliencyMethod', 'attention_output',
-    'compute_saliency', 'get_saliency_method', 'ranked_part_maps', 'rise',
+    'class_part_contributions', 'compute_saliency', 'get_saliency_method', 'ranked_part_maps', 'rise',
     'saliency_methods'
 ]

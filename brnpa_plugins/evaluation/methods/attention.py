@@ -2,13 +2,16 @@
 
 An attention model (BR-NPA, B-CNN) explains itself: the maps come with the
 prediction, from one forward pass, whatever the class asked for.
+:func:`brnpa_class_saliency` makes them class-specific: each part's map is
+weighted by what the part adds to the explained class's logit.
 :func:`attention_output` reads them from the model's attention layer (a
 neck such as ``BRNPANeck``, or the core ``BRNPA`` grouping inside any
 model); the saliency of spec section 7 is its most active map times the
 feature-norm map.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
+import torch
 from torch import Tensor, nn
 
 from ...core import BRNPA
@@ -93,6 +96,69 @@ def brnpa_saliency(model: nn.Module, images: Tensor,
     """The most active map of the core ``BRNPA`` grouping times its norm
     map, min-max normalised, in a model of any ecosystem."""
     return _top_maps(attention_output(model, images))
+
+
+def class_part_contributions(model: nn.Module, images: Tensor,
+                             targets: Optional[Tensor] = None
+                             ) -> Tuple[object, Tensor, Tensor]:
+    """What each part of the core ``BRNPA`` grouping adds to a class logit.
+
+    The part vectors the grouping outputs are made leaves of the graph and
+    the gradient of the target logit with respect to them is multiplied by
+    them (summed over channels): for a head that is affine in the part
+    vectors (a linear layer, dropout and batch norm in eval mode, as
+    BRNPAHead and the torchreid bottleneck), this is exactly each part's
+    term of the logit, the values
+    :func:`brnpa_plugins.core.part_contributions` computes from the
+    layer's weight, and they sum to the logit minus its value at zero parts.
+    Only the head is differentiated, in a model of any ecosystem.
+
+    Args:
+        targets: B classes, or None for the predicted ones.
+
+    Returns:
+        (the grouping's output, B x N contributions in its part order,
+        LongTensor[B] the classes explained).
+    """
+    grouping = _grouping(model)
+    captured = []
+
+    def make_leaves(module, args, output):
+        leaves = output.features.detach().requires_grad_(True)
+        output = output._replace(features=leaves)
+        captured.append(output)
+        return output
+
+    handle = grouping.register_forward_hook(make_leaves)
+    try:
+        with torch.enable_grad():
+            logits = model(images)
+            out = captured[-1]
+            if targets is None:
+                targets = logits.detach().argmax(dim=1)
+            targets = torch.as_tensor(targets, device=logits.device).long()
+            chosen = logits.gather(1, targets[:, None]).sum()
+            gradient, = torch.autograd.grad(chosen, out.features)
+    finally:
+        handle.remove()
+    contributions = (gradient * out.features.detach()).sum(dim=-1)
+    return out, contributions.detach(), targets
+
+
+def brnpa_class_saliency(model: nn.Module, images: Tensor,
+                         targets: Optional[Tensor] = None) -> Tensor:
+    """BR-NPA's maps weighted by their parts' contribution to the class.
+
+    ``sum_n max(c_n, 0) * a_n * norm``, min-max normalised, where ``c_n``
+    is part n's term of the target class's logit
+    (:func:`class_part_contributions`): the parts that speak for the class,
+    in proportion to how much. An image whose parts all speak against the
+    class gets an all-zero map.
+    """
+    out, contributions, _ = class_part_contributions(model, images, targets)
+    weights = contributions.float().clamp_min(0)[:, :, None, None]
+    weighted = (weights * out.attention.detach().float()).sum(dim=1)
+    return min_max_normalize(weighted * out.norm.detach().float())
 
 
 def norm_saliency(model: nn.Module, images: Tensor, targets: Tensor,
