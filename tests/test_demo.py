@@ -47,7 +47,7 @@ def test_demo_trains_scores_controls_over_seeds_and_draws(tmp_path):
     assert 'data-only probes: colour histogram' in result.stdout
     assert set(metrics['probes']) == {'colour histogram', 'patch statistics',
                                       'co-occurrence'}
-    assert metrics['dataset']['variant'] == 'white-rim'
+    assert metrics['dataset']['variant'] == 'two-tone-rim'
     assert 'benchmark valid' in result.stdout
 
 

@@ -1,14 +1,18 @@
 """The embedded demo: the ground-truth benchmark, end to end, on a CPU.
 
     python tools/demo.py [--out-dir outputs/demo] [--seeds 0 [1 2 ...]]
+        [--variant two-tone-rim | white-rim] [--dataset FIELD=VALUE ...]
         [--config CONFIG --cnn-config CONFIG] [--cnn-methods gradcam rise]
-        [--attention-model NAME CONFIG ...] [--epochs N]
+        [--attention-model NAME CONFIG ...] [--epochs N] [--threads 2]
 
 Nothing is downloaded:
 1. generates the benchmark (brnpa_plugins/data/synthetic.py: classes defined
-   by which colour sits on which rimmed shape, among rimless distractors of
-   the same shapes and colours) in the CUB-200-2011 layout, and checks that
-   a colour-histogram classifier stays at chance on it;
+   by which colour sits on which shape, marked decisive by its rim, among
+   distractors of the same shapes and colours; by default the two-tone
+   variant, where every object has a rim of the same two tones and only
+   their order marks a decisive part) in the CUB-200-2011 layout, and
+   checks that data-only probes (colour histogram, patch statistics,
+   co-occurrence of looks) stay at chance on it;
 2. for each training seed, trains BR-NPA (``--config``), the plain network
    with global average pooling (``--cnn-config``) that Grad-CAM and RISE
    (``--cnn-methods``) explain, and every ``--attention-model`` (another
@@ -16,12 +20,17 @@ Nothing is downloaded:
    BR-NPA with ``tools/test.py --out`` (predictions carry the maps). The
    defaults are the ResNet-18 configs; the other backbone families have
    their own (docs/backbones.md);
-3. runs ``tools/eval_saliency.py``: BR-NPA's map and its network's norm map,
-   Grad-CAM and RISE on the CNN, and the controls (uniform random, centred
-   Gaussian, colour saturation, oracle, anti-oracle), scored on decisive-part
-   pointing and energy, part coverage, part-level faithfulness by
-   intervention, weight randomisation, and the authors' deletion/insertion
-   metrics, with paired tests and exact intervals;
+3. runs ``tools/eval_saliency.py``: BR-NPA's top map, its class-weighted
+   map, all its maps and its network's norm map, Grad-CAM and RISE on the
+   CNN, and the controls (uniform random, centred Gaussian, colour
+   saturation, the variant's model-free cue detector, the untrained
+   network's top map over 3 draws, oracle, anti-oracle), scored on
+   decisive-part pointing and energy, part coverage, part-level
+   faithfulness by intervention, weight randomisation (3 draws and
+   cascading), and the authors' deletion/insertion metrics, with paired
+   tests and exact intervals; and counts, per model, how often the
+   prediction follows each kind of evidence when the scenes are re-rendered
+   with it changed;
 4. writes ``metrics.json``, the reports of every seed (``seed_<s>/``), a
    summary over seeds (``seeds.md``) and figures of the ranked maps with the
    decisive parts outlined (``maps/``).
@@ -99,12 +108,12 @@ def parse_args(argv=None):
                         'is read, not trained again (runs of single seeds '
                         'in parallel, then one run of all to summarise)')
     parser.add_argument(
-        '--variant', choices=sorted(VARIANT_PRESETS), default='white-rim',
-        help='the benchmark: white-rim (decisive parts rimmed in white, '
-        'which a white-pixel detector finds without a model) or '
-        'two-tone-rim (every object rimmed in the same two tones, 112 px, '
-        'every shape in every colour once per image: no model-free detector '
-        'finds the decisive parts)')
+        '--variant', choices=sorted(VARIANT_PRESETS), default='two-tone-rim',
+        help='the benchmark: two-tone-rim (default: every object rimmed in '
+        'the same two tones, 112 px, every shape in every colour once per '
+        'image: no model-free detector finds the decisive parts) or '
+        'white-rim (decisive parts rimmed in white, 96 px, which a '
+        'white-pixel detector finds without a model)')
     parser.add_argument('--dataset', type=_dataset_option, action='append',
                         default=[], metavar='FIELD=VALUE',
                         help='a field of SyntheticPartsConfig, after the '
@@ -224,12 +233,14 @@ def evaluate(args, seed_dir, checkpoint, cnn_checkpoint, others):
     extra = [item for other in others
              for item in ('--attention-model', *other)]
     run('tools/eval_saliency.py', args.config, checkpoint,
-        '--methods', 'attention', 'attention-all', 'norm', *extra,
+        '--methods', 'attention', 'brnpa-class', 'attention-all', 'norm',
+        *extra,
         '--cnn-config', args.cnn_config, '--cnn-checkpoint', cnn_checkpoint,
         '--cnn-name', 'GAP CNN', '--cnn-methods', *args.cnn_methods,
         '--max-steps', str(args.max_steps),
         '--method-option', f'rise.num_masks={args.rise_masks}',
         '--random-seeds', str(args.random_seeds), '--sanity',
+        '--untrained-methods', 'attention',
         *([] if args.perturbation_images == 0 else
           ['--perturbation-images', str(args.perturbation_images)]),
         '--data-root', args.data_root, '--out-dir', report_dir)

@@ -96,7 +96,9 @@ def build_rows(explained: Mapping[str, Sequence[str]],
                controls: Sequence[str],
                random_seeds: int = 1,
                has_truth: bool = False,
-               untrained_draws: int = 0) -> List[Row]:
+               untrained_draws: int = 0,
+               untrained_methods: Optional[Sequence[str]] = None
+               ) -> List[Row]:
     """The rows of a report, labelled by the methods' records.
 
     Args:
@@ -111,6 +113,8 @@ def build_rows(explained: Mapping[str, Sequence[str]],
         untrained_draws: with k > 0, each method of the reference model is
             also a control row: its maps on k re-initialised copies of the
             model (the untrained network), averaged per image.
+        untrained_methods: the reference model's methods that get such a
+            row (None: all of them).
 
     Raises:
         ValueError: a method is unknown, a control is not a control, or a
@@ -137,11 +141,19 @@ def build_rows(explained: Mapping[str, Sequence[str]],
         seeds = random_seeds if method.accepts('seed') else 1
         label = method.label + (f' ({seeds} seeds)' if seeds > 1 else '')
         rows.append(Row(label, reference, name, seeds))
+    if untrained_methods is not None:
+        stray = sorted(set(untrained_methods) - set(explained[reference]))
+        if stray:
+            raise ValueError(
+                f'untrained rows of {stray}: not methods of the reference '
+                f'model {reference!r} ({list(explained[reference])})')
     if untrained_draws:
         rows += [Row(f'{row.label} (untrained network, {untrained_draws} '
                      'draws)', reference, row.method, untrained_draws,
                      untrained=True)
-                 for row in rows[:len(explained[reference])]]
+                 for row in rows[:len(explained[reference])]
+                 if untrained_methods is None
+                 or row.method in untrained_methods]
     return rows
 
 

@@ -6,7 +6,8 @@
         [--attention-model NAME CONFIG CHECKPOINT] ...
         [--num-images N] [--perturbation-images P] [--max-steps 196]
         [--random-seeds 10] [--method-option rise.num_masks=4000]
-        [--untrained-draws 3] [--sanity] [--sanity-draws 3]
+        [--untrained-draws 3] [--untrained-methods attention ...]
+        [--sanity] [--sanity-draws 3]
         [--cascade-steps 4]
         [--batch-size 64] [--out-dir DIR] [--device cpu]
 
@@ -140,6 +141,10 @@ def parse_args(argv=None):
                         help="control rows: the main model's methods on this "
                         'many re-initialised copies of it (default: 3; 0: '
                         'none)')
+    parser.add_argument('--untrained-methods', nargs='+', default=None,
+                        metavar='METHOD',
+                        help='the --methods that get untrained-network rows '
+                        '(default: all)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the image subset, seeded methods and '
                         'the randomised weights')
@@ -442,7 +447,8 @@ def main(argv=None) -> None:
                 if args.controls is None else args.controls)
     try:
         rows = build_rows(explained, args.name, controls, args.random_seeds,
-                          has_truth, args.untrained_draws)
+                          has_truth, args.untrained_draws,
+                          args.untrained_methods)
     except ValueError as error:
         raise SystemExit(f'error: {error}') from None
     models = {args.name: load_model(args.config, args.checkpoint,

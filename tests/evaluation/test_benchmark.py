@@ -207,6 +207,16 @@ def test_untrained_network_rows_are_controls_of_several_draws():
     assert not rows[0].is_control and rows[-3].is_control  # the oracle
 
 
+def test_untrained_rows_of_chosen_methods_only():
+    rows = build_rows({'M': ['attention', 'norm']}, 'M', [],
+                      untrained_draws=2, untrained_methods=['norm'])
+    assert [r.label for r in rows if r.untrained] == [
+        'M norm map (untrained network, 2 draws)']
+    with pytest.raises(ValueError, match=r"untrained rows of \['gradcam'\]"):
+        build_rows({'M': ['attention']}, 'M', [], untrained_draws=2,
+                   untrained_methods=['gradcam'])
+
+
 def test_untrained_rows_and_randomisation_draws_are_scored():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, 4, 1),
