@@ -263,10 +263,8 @@ def score_maps(model: nn.Module, images: Tensor, saliency: Tensor,
     if shortcut is not None:
         scores['shortcut_pointing'] = gt.decisive_pointing(
             saliency, shortcut, image_size, options.tolerance).numpy()
-        energy = gt.decisive_energy(saliency, shortcut, image_size)
-        planted = shortcut.decisive.any(dim=1).to(energy.device)
-        scores['shortcut_energy'] = torch.where(
-            planted, energy, torch.full_like(energy, float('nan'))).numpy()
+        scores['shortcut_energy'] = gt.decisive_energy(
+            saliency, shortcut, image_size).numpy()
     return scores, curves
 
 
@@ -436,7 +434,7 @@ class Evaluation:
         results = {}
         for label, steps in self.cascade.items():
             model = next(r.model for r in self.rows if r.label == label)
-            total = len(gt.cascade_layers(self.models[model]))
+            total = self.cascades[model][-1][1]  # the last copy has all
             results[label] = [
                 dict(down_to=layer, layers=count, of=total,
                      similarity=float(np.nanmean(np.concatenate(

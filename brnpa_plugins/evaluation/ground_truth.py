@@ -156,14 +156,15 @@ def decisive_energy(saliency: Tensor, truth: GroundTruth,
                     image_size: Tuple[int, int]) -> Tensor:
     """Share of the map's mass inside the decisive boxes: Tensor[B].
 
-    NaN for an all-zero map.
+    NaN for an all-zero map and, as :func:`decisive_pointing`, for an image
+    without decisive parts.
     """
     mass = _mass(saliency, image_size).to(truth.boxes.device)
     total = mass.flatten(1).sum(dim=1)
     inside = (mass * role_mask(truth, image_size)).flatten(1).sum(dim=1)
     energy = inside / total.clamp_min(1e-12)
-    return torch.where(total > 0, energy,
-                       torch.full_like(energy, float('nan')))
+    scored = (total > 0) & truth.decisive.any(dim=1)
+    return torch.where(scored, energy, torch.full_like(energy, float('nan')))
 
 
 def part_coverage(maps: Tensor, truth: GroundTruth,

@@ -244,6 +244,13 @@ def benchmark_context(model: nn.Module) -> dict:
                 std=preprocessor.std.flatten().tolist())
 
 
+def _as_loaded(images: List[np.ndarray]) -> List[torch.Tensor]:
+    """Rendered RGB H x W x 3 images as mmpretrain's loading gives them:
+    uint8 C x H x W in BGR order (its preprocessor converts to RGB)."""
+    return [torch.from_numpy(np.ascontiguousarray(
+        image[..., ::-1].transpose(2, 0, 1))) for image in images]
+
+
 class SceneTruth:
     """The generated benchmark's ground truth for mmpretrain samples:
     boxes, and each scene re-rendered with every object removed."""
@@ -284,9 +291,7 @@ class SceneTruth:
             versions += [versions[0]] * (count + 1 - len(versions))
             rendered += [synthetic.render_scene(v, self.config)
                          for v in versions]
-        # mmpretrain loads BGR and its preprocessor converts to RGB.
-        return [torch.from_numpy(np.ascontiguousarray(
-            image[..., ::-1].transpose(2, 0, 1))) for image in rendered]
+        return _as_loaded(rendered)
 
     def scenes_of(self, samples) -> List[synthetic.Scene]:
         return [self.scenes[relative_path(self.data_root, s)]
@@ -298,8 +303,7 @@ class SceneTruth:
         """Run every model on the samples' scenes under every
         intervention of ``tally`` and add the predictions to it."""
         images, targets = tally.render(self.scenes_of(samples))
-        inputs = [torch.from_numpy(np.ascontiguousarray(
-            image[..., ::-1].transpose(2, 0, 1))) for image in images]
+        inputs = _as_loaded(images)
         for name, model in models.items():
             normalised = model.data_preprocessor({'inputs': inputs},
                                                  False)['inputs']

@@ -61,6 +61,11 @@ def test_energy_and_object_mass():
     assert torch.isnan(mass[0, 2])
     zero = decisive_energy(torch.zeros(2, 4, 4), truth(), SIZE)
     assert torch.isnan(zero).all()
+    # an image without decisive parts has no energy, as it has no pointing
+    none = GroundTruth(truth().boxes, torch.zeros_like(truth().decisive),
+                       truth().valid)
+    assert torch.isnan(decisive_energy(maps, none, SIZE)).all()
+    assert torch.isnan(decisive_pointing(maps, none, SIZE, 0)).all()
 
 
 def test_coverage_counts_distinct_decisive_parts():
