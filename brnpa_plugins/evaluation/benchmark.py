@@ -6,7 +6,8 @@ map. :class:`Evaluation` scores every row on the same images, batch by
 batch, for the class each model predicts:
 
 - the authors' DAUC, IAUC, DC, IC, average drop / increase and sparsity, on
-  a subset of the images (:func:`perturbation_subset`);
+  a subset of the images (:func:`perturbation_subset`; expensive methods,
+  hundreds of forward passes per image, on a subset of their own);
 - with known evidence (a :class:`~.ground_truth.GroundTruth`): pointing and
   energy on the decisive parts, the coverage of the parts by an attention
   model's maps, and faithfulness by intervention (the rank correlation
@@ -39,7 +40,6 @@ from torch import Tensor, nn
 from . import ground_truth as gt
 from .methods import compute_saliency, ranked_part_maps, saliency_methods
 from .methods.attention import attention_output
-from .methods.controls import CUE_DETECTORS
 from .perturbation import DEFAULT_MAX_STEPS
 from .pointing import pointing_game
 from .protocol import HIGHER_IS_BETTER, evaluate_maps
@@ -57,9 +57,13 @@ RATE_METRICS = ('gt_pointing', 'pointing', 'avg_increase',
 #: map for the benchmark to be valid.
 HEADLINE_METRICS = ('gt_pointing', 'gt_energy', 'gt_faithfulness', 'dauc',
                     'iauc')
-#: Controls scored when no list is given, and those that need ground truth.
+#: Controls scored when no list is given, and those that need ground truth
+#: (besides every registered cue detector).
 DEFAULT_CONTROLS = ('random', 'gaussian', 'saturation')
-GROUND_TRUTH_CONTROLS = ('oracle', 'anti-oracle')
+GROUND_TRUTH_CONTROLS = ('oracle', 'oracle-pixels', 'anti-oracle')
+#: The ground truth's own maps: ``oracle`` (on the controls' grid) is what
+#: every other control must stay below; ``oracle-pixels`` is the ceiling.
+ORACLES = ('oracle', 'oracle-pixels')
 
 
 class Row(NamedTuple):
@@ -78,17 +82,15 @@ class Row(NamedTuple):
         return self.untrained or saliency_methods()[self.method].control
 
 
-def default_controls(has_truth: bool,
-                     variant: Optional[str] = None) -> List[str]:
-    """The controls of a report: the model-free ones, the detector of the
-    cue of the generated benchmark's ``variant`` (when given), and the
-    oracle and anti-oracle where the ground truth is known."""
-    if variant is not None and variant not in CUE_DETECTORS:
-        raise ValueError(f'no cue detector for variant {variant!r}; known: '
-                         f'{sorted(CUE_DETECTORS)}')
-    cue = [CUE_DETECTORS[variant]] if variant is not None else []
-    return list(DEFAULT_CONTROLS) + cue + (list(GROUND_TRUTH_CONTROLS)
-                                           if has_truth else [])
+def default_controls(has_truth: bool) -> List[str]:
+    """The controls of a report: the model-free ones and, where the ground
+    truth is known (the generated benchmark), every registered cue detector
+    (``SaliencyMethod.cue``), the oracles and the anti-oracle."""
+    if not has_truth:
+        return list(DEFAULT_CONTROLS)
+    cues = [name for name, method in saliency_methods().items()
+            if method.cue and name not in DEFAULT_CONTROLS]
+    return list(DEFAULT_CONTROLS) + cues + list(GROUND_TRUTH_CONTROLS)
 
 
 def build_rows(explained: Mapping[str, Sequence[str]],
@@ -327,8 +329,13 @@ class Evaluation:
                     seed=seed, stride=self._stride(images), ground_truth=truth,
                     **self.options.method_options.get(method, {}))
 
-    def run_batch(self, batch: Batch, subset: np.ndarray) -> None:
-        """Score one batch; ``subset`` marks its perturbation images."""
+    def run_batch(self, batch: Batch, subset: np.ndarray,
+                  expensive: Optional[np.ndarray] = None) -> None:
+        """Score one batch; ``subset`` marks its perturbation images and
+        ``expensive`` (default: ``subset``) those an expensive method
+        (RISE, Score-CAM) is run on."""
+        if expensive is None:
+            expensive = subset
         size = len(batch.images)
         targets, drops = {}, {}
         for name, model in self.models.items():
@@ -342,7 +349,7 @@ class Evaluation:
                     batch.truth.valid, self.options.batch_size)
         for row in self.rows:
             method = self.methods[row.method]
-            chosen = np.flatnonzero(subset) if method.expensive else \
+            chosen = np.flatnonzero(expensive) if method.expensive else \
                 np.arange(size)
             scores = defaultdict(lambda: np.full(size, np.nan))
             if len(chosen):
@@ -467,11 +474,12 @@ def validity_checks(scores, rows: Sequence[Row]) -> List[dict]:
     """Does the oracle beat every other control on every headline metric?
 
     The other controls are the anti-oracle, the maps that use no model
-    (random, Gaussian, colour saturation, a detector of the benchmark's own
-    cue, any control a plugin registers) and the untrained network's maps.
+    (random, Gaussian, colour saturation, the detectors of the benchmark's
+    cues, any control a plugin registers) and the untrained network's maps.
     When one of them reaches the oracle on a metric, that metric cannot
     tell an explanation of the model from a map that does not need it: the
-    benchmark fails.
+    benchmark fails. The oracle is the one on the controls' grid (the best
+    map they could be), not the full-resolution ceiling.
     """
     oracle = next((row.label for row in rows if row.method == 'oracle'
                    and not row.untrained), None)
@@ -479,7 +487,7 @@ def validity_checks(scores, rows: Sequence[Row]) -> List[dict]:
         return []
     checks = []
     for row in rows:
-        if not row.is_control or row.label == oracle:
+        if not row.is_control or row.method in ORACLES:
             continue
         for metric in HEADLINE_METRICS:
             if metric not in scores[oracle] or metric not in scores[
@@ -493,6 +501,13 @@ def validity_checks(scores, rows: Sequence[Row]) -> List[dict]:
     return checks
 
 
+def invalid_metrics(checks: List[dict]) -> List[str]:
+    """The headline metrics on which some control reaches the oracle: on
+    this benchmark they cannot tell an explanation from a control."""
+    return list(dict.fromkeys(c['metric'] for c in checks
+                              if not c['passed']))
+
+
 def validity_text(checks: List[dict]) -> str:
     """The validity checks as markdown lines ('' when there are none)."""
     if not checks:
@@ -501,7 +516,8 @@ def validity_text(checks: List[dict]) -> str:
     lines = ['', 'Benchmark validity (the oracle must beat every other '
              'control, model-free or untrained, on every headline metric): '
              + ('PASSED' if not failed else
-                f'FAILED on {len(failed)} of {len(checks)} checks') + '.', '']
+                f'FAILED on {len(failed)} of {len(checks)} checks; not '
+                'valid on ' + ', '.join(invalid_metrics(checks))) + '.', '']
     for c in checks:
         mark = 'ok' if c['passed'] else 'FAILED'
         lines.append(f'- {c["metric"]}: oracle {c["oracle"]:.3f} vs '

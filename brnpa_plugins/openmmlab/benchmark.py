@@ -4,7 +4,8 @@
         [--methods attention norm ...] [--controls random gaussian ...]
         [--cnn-config CONFIG --cnn-checkpoint CKPT --cnn-methods gradcam ...]
         [--attention-model NAME CONFIG CHECKPOINT] ...
-        [--num-images N] [--perturbation-images P] [--max-steps 196]
+        [--num-images N] [--perturbation-images P] [--expensive-images E]
+        [--max-steps 196]
         [--random-seeds 10] [--method-option rise.num_masks=4000]
         [--untrained-draws 3] [--untrained-methods attention ...]
         [--sanity] [--sanity-draws 3]
@@ -15,8 +16,8 @@ The model of CONFIG / CHECKPOINT (the reference row) and each
 ``--attention-model`` are explained by ``--methods``; the controls
 (``--controls``; by default uniform random over ``--random-seeds`` seeds, a
 centred Gaussian, the model-free colour saturation and, on the generated
-benchmark, the model-free detector of its variant's cue, the oracle and the
-anti-oracle) are scored on the reference model;
+benchmark, every model-free cue detector (white pixels, edge energy), the
+oracle on the maps' grid, the pixel oracle and the anti-oracle) are scored on the reference model;
 post-hoc methods explain the plain CNN of ``--cnn-config``. Every registered
 saliency method can be named, and its record decides how it is labelled,
 whether it is a control and whether it is expensive (run on the
@@ -94,8 +95,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--controls', nargs='*', default=None,
         help='control maps scored on the main model (default: random '
-        'gaussian saturation, plus on the generated benchmark the detector '
-        "of its variant's cue (white-pixels or edge-energy), oracle and "
+        'gaussian saturation, plus on the generated benchmark every cue '
+        'detector (white-pixels, edge-energy), oracle, oracle-pixels and '
         'anti-oracle)')
     parser.add_argument('--cnn-config', help='config of the plain CNN')
     parser.add_argument('--cnn-checkpoint', help='checkpoint of the CNN')
@@ -114,6 +115,11 @@ def parse_args(argv=None):
     parser.add_argument('--perturbation-images', type=int, default=None,
                         help='deletion/insertion metrics on P of the images, '
                         'evenly spaced in the test list (default: all)')
+    parser.add_argument('--expensive-images', type=int, default=None,
+                        help='expensive methods (RISE, Score-CAM: hundreds '
+                        'of forward passes per image) on E of the images, '
+                        'evenly spaced (default: the --perturbation-images '
+                        'ones)')
     parser.add_argument('--max-steps', type=int, default=DEFAULT_MAX_STEPS)
     parser.add_argument('--batch-size', type=int, default=64,
                         help='most perturbed images per forward pass')
@@ -161,7 +167,8 @@ def parse_args(argv=None):
     if bool(args.cnn_config) != bool(args.cnn_checkpoint):
         parser.error('--cnn-config and --cnn-checkpoint go together')
     check_positive_options(parser, args, ('num_images', 'perturbation_images',
-                                          'random_seeds', 'sanity_draws'))
+                                          'expensive_images', 'random_seeds',
+                                          'sanity_draws'))
     for name in ('untrained_draws', 'cascade_steps'):
         if getattr(args, name) < 0:
             parser.error(f"--{name.replace('_', '-')} must be >= 0, got "
@@ -446,9 +453,8 @@ def main(argv=None) -> None:
                       for name, _, _ in args.attention_model})
     if args.cnn_config:
         explained[args.cnn_name] = args.cnn_methods
-    controls = (default_controls(has_truth,
-                                 scenes.config.variant if scenes else None)
-                if args.controls is None else args.controls)
+    controls = (default_controls(has_truth) if args.controls is None
+                else args.controls)
     try:
         rows = build_rows(explained, args.name, controls, args.random_seeds,
                           has_truth, args.untrained_draws,
@@ -477,11 +483,14 @@ def main(argv=None) -> None:
     total = len(loader.dataset) if args.num_images is None else min(
         args.num_images, len(loader.dataset))
     subset = perturbation_subset(total, args.perturbation_images)
+    expensive = (subset if args.expensive_images is None else
+                 perturbation_subset(total, args.expensive_images))
     tally = InterventionTally(scenes.config) if scenes else None
     for raw in test_batches(loader, args.num_images):
         size = len(raw['data_samples'])
         evaluation.run_batch(to_batch(raw),
-                             subset[evaluation.done:evaluation.done + size])
+                             subset[evaluation.done:evaluation.done + size],
+                             expensive[evaluation.done:evaluation.done + size])
         if tally is not None:
             with torch.no_grad():
                 scenes.count_interventions(tally, models,

@@ -7,8 +7,8 @@ from brnpa_plugins.backbones import FeatureLayer
 from brnpa_plugins.evaluation import ground_truth as gt
 from brnpa_plugins.evaluation.benchmark import (
     HEADLINE_METRICS, Batch, Evaluation, Options, Row, build_rows,
-    default_controls, perturbation_subset, score_maps, validity_checks,
-    validity_text)
+    default_controls, invalid_metrics, perturbation_subset, score_maps,
+    validity_checks, validity_text)
 from brnpa_plugins.evaluation.methods import SaliencyMethod
 from brnpa_plugins.plugins import (get_plugin_manager, hookimpl,
                                    reset_plugins)
@@ -33,24 +33,43 @@ def test_rows_take_their_labels_from_the_records():
     assert [row.label for row in rows] == [
         'BR-NPA', 'BR-NPA norm map', 'CNN Grad-CAM', 'CNN RISE',
         'uniform random (3 seeds)', 'centred Gaussian',
-        'colour saturation (no model)', 'oracle', 'anti-oracle']
+        'colour saturation (no model)', 'white pixels (no model)',
+        'edge energy (no model)', 'oracle', 'oracle (pixels)', 'anti-oracle']
     assert [row.seeds for row in rows if row.method == 'random'] == [3]
     assert {row.model for row in rows if row.method == 'oracle'} == {'BR-NPA'}
 
 
-def test_the_default_controls_hold_the_cue_detector_of_the_variant():
+def test_the_default_controls_hold_every_cue_detector_and_both_oracles():
     assert default_controls(has_truth=False) == ['random', 'gaussian',
                                                  'saturation']
-    assert default_controls(True, 'white-rim') == [
-        'random', 'gaussian', 'saturation', 'white-pixels', 'oracle',
-        'anti-oracle']
-    assert 'edge-energy' in default_controls(True, 'two-tone-rim')
-    rows = build_rows({'M': ['attention']}, 'M',
-                      default_controls(True, 'two-tone-rim'), has_truth=True)
-    assert [row.is_control for row in rows] == [False] + [True] * 6
-    assert 'edge energy (no model)' in [row.label for row in rows]
-    with pytest.raises(ValueError, match="variant 'plain'"):
-        default_controls(True, 'plain')
+    assert default_controls(True) == [
+        'random', 'gaussian', 'saturation', 'white-pixels', 'edge-energy',
+        'oracle', 'oracle-pixels', 'anti-oracle']
+    rows = build_rows({'M': ['attention']}, 'M', default_controls(True),
+                      has_truth=True)
+    assert [row.is_control for row in rows] == [False] + [True] * 8
+    assert {'edge energy (no model)', 'white pixels (no model)',
+            'oracle (pixels)'} <= {row.label for row in rows}
+
+
+def test_a_third_party_cue_detector_is_a_default_control():
+    class Plugin:
+        @hookimpl
+        def brnpa_register_saliency_methods(self, register):
+            register(SaliencyMethod('dark-pixels', lambda model, images,
+                                    targets: images[:, 0], control=True,
+                                    cue=True))
+
+    reset_plugins()
+    get_plugin_manager().register(Plugin(), name='dark-pixels-plugin')
+    try:
+        assert default_controls(True)[3:6] == ['white-pixels', 'edge-energy',
+                                               'dark-pixels']
+    finally:
+        reset_plugins()
+    assert 'dark-pixels' not in default_controls(True)
+    with pytest.raises(ValueError, match='set control=True'):
+        SaliencyMethod('edges', lambda m, i, t: i[:, 0], cue=True)
 
 
 @pytest.mark.parametrize('explained, controls, has_truth, message', [
@@ -93,19 +112,33 @@ def test_a_third_party_method_is_labelled_and_run_like_a_built_in_one():
             Options(max_steps=2, method_options={'lucky': {'scale': 0.5}}),
             lambda m: dict(feature_layer=FeatureLayer(m[0])))
         subset = np.array([True, False, True])
-        evaluation.run_batch(Batch(images, torch.zeros(3, dtype=torch.long),
-                                   ['a', 'b', 'c']), subset)
+        batch = Batch(images, torch.zeros(3, dtype=torch.long),
+                      ['a', 'b', 'c'])
+        evaluation.run_batch(batch, subset)
         scores, _, accuracy = evaluation.results()
+        # an expensive subset of its own: every image perturbed, one
+        # expensive
+        first, calls[:] = list(calls), []
+        alone = Evaluation(
+            {'M': model}, rows, 'M', Options(max_steps=2),
+            lambda m: dict(feature_layer=FeatureLayer(m[0])))
+        alone.run_batch(batch, np.ones(3, dtype=bool),
+                        np.array([False, True, False]))
+        apart = alone.results()[0]
     finally:
         reset_plugins()
     # expensive: scored on the perturbation images only, two seeds each
-    assert sorted(calls) == [(0, 0.5, 2), (1, 0.5, 2)]
+    assert sorted(first) == [(0, 0.5, 2), (1, 0.5, 2)]
     lucky_dauc = scores['lucky (no model) (2 seeds)']['dauc']
     assert np.isnan(lucky_dauc[1]) and np.isfinite(lucky_dauc[[0, 2]]).all()
     # perturbation metrics on the perturbation images, for every row
     assert np.isnan(scores['M norm map']['dauc']).tolist() == [False, True,
                                                               False]
     assert set(accuracy) == {'M'}
+    assert sorted(calls) == [(0, 1.0, 1), (1, 1.0, 1)]
+    assert np.isfinite(apart['M norm map']['dauc']).all()
+    assert np.isfinite(apart['lucky (no model) (2 seeds)']['dauc']).tolist() \
+        == [False, True, False]
 
 
 def test_perturbation_subset_is_evenly_spaced():
@@ -175,9 +208,12 @@ def test_score_maps_on_a_planted_shortcut(region_model):
 def checks_for(oracle: float, saturation: float):
     rows = [Row('oracle', 'M', 'oracle'), Row('anti-oracle', 'M',
                                                'anti-oracle'),
+            Row('oracle (pixels)', 'M', 'oracle-pixels'),
             Row('colour saturation (no model)', 'M', 'saturation')]
     scores = {'oracle': {'gt_energy': np.array([oracle])},
               'anti-oracle': {'gt_energy': np.array([0.0])},
+              # the ceiling is not a control the grid oracle must beat
+              'oracle (pixels)': {'gt_energy': np.array([1.0])},
               'colour saturation (no model)': {
                   'gt_energy': np.array([saturation])}}
     return validity_checks(scores, rows)
@@ -192,7 +228,10 @@ def test_validity_fails_when_a_model_free_map_reaches_the_oracle():
     assert 'PASSED' in validity_text(passed)
     failed = checks_for(oracle=0.9, saturation=0.95)
     assert [c['passed'] for c in failed] == [True, False]
-    assert 'FAILED' in validity_text(failed)
+    assert 'FAILED on 1 of 2 checks; not valid on gt_energy.' in \
+        validity_text(failed)
+    assert invalid_metrics(failed) == ['gt_energy']
+    assert invalid_metrics(passed) == []
     assert validity_text([]) == ''
 
 

@@ -57,6 +57,25 @@ def test_oracle_and_anti_oracle_are_the_ground_truth_boxes():
         compute_saliency('oracle', None, images, None)
 
 
+def test_the_pixel_oracle_is_the_ceiling_of_pointing_and_energy():
+    """Pooled to 8 px cells, a 12 px box off the grid spills mass onto its
+    neighbours; at full resolution the oracle holds all of it."""
+    from brnpa_plugins.evaluation import ground_truth as gt
+    truth = GroundTruth.from_objects([(np.array([[3, 5, 15, 17],
+                                                 [20, 20, 32, 32]]),
+                                       np.array([True, False]))])
+    images = torch.zeros(1, 3, 32, 32)
+    pixels = compute_saliency('oracle-pixels', None, images, None, stride=8,
+                              ground_truth=truth)
+    grid = compute_saliency('oracle', None, images, None, stride=8,
+                            ground_truth=truth)
+    assert pixels.shape == (1, 32, 32) and pixels.sum() == 144
+    energy = {name: float(gt.decisive_energy(maps, truth, (32, 32)))
+              for name, maps in (('pixels', pixels), ('grid', grid))}
+    assert energy['pixels'] == 1.0 and energy['grid'] < 0.9
+    assert float(gt.decisive_pointing(pixels, truth, (32, 32), 0)) == 1.0
+
+
 def test_white_pixels_finds_white_pixels_only():
     pixels = torch.full((1, 3, 16, 16), 120.0)
     pixels[0, :, :4, :8] = 255.0  # white: a quarter of the top-left cell

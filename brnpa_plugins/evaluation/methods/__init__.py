@@ -16,7 +16,7 @@ methods do through theirs, and :func:`compute_saliency` runs any of them:
   package), ``rise``, ``rollout`` (vision transformers);
 - the controls of :mod:`.controls`: ``random``, ``gaussian``,
   ``saturation``, the cue detectors ``white-pixels`` and ``edge-energy``,
-  ``oracle``, ``anti-oracle``.
+  ``oracle``, ``oracle-pixels``, ``anti-oracle``.
 """
 import functools
 
@@ -77,14 +77,18 @@ BUILTIN_METHODS = (
     SaliencyMethod('white-pixels', controls.white_pixels,
                    'control: white pixels of the image, the white-rim cue '
                    '(no model)',
-                   label='white pixels (no model)', control=True),
+                   label='white pixels (no model)', control=True, cue=True),
     SaliencyMethod('edge-energy', controls.edge_energy,
                    'control: gradient magnitude of the image, every rim '
                    '(no model)',
-                   label='edge energy (no model)', control=True),
+                   label='edge energy (no model)', control=True, cue=True),
     SaliencyMethod('oracle', controls.oracle,
                    'control: the decisive-part boxes (ground truth)',
                    label='oracle', control=True),
+    SaliencyMethod('oracle-pixels', controls.pixel_oracle,
+                   'control: the decisive-part boxes at full resolution '
+                   '(ground truth; the ceiling)',
+                   label='oracle (pixels)', control=True),
     SaliencyMethod('anti-oracle', controls.anti_oracle,
                    'control: the distractor boxes (ground truth)',
                    label='anti-oracle', control=True),

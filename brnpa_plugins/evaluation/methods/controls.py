@@ -12,16 +12,20 @@ match it without explaining the model:
   benchmark's own cue, model-free: the share of white pixels (the white rim
   of the ``'white-rim'`` variant) and the gradient magnitude (every rim's
   edges in the ``'two-tone-rim'`` variant). :data:`CUE_DETECTORS` names the
-  one of each variant; where it reaches the oracle, the benchmark's cue is
-  found without any model;
+  one each variant was designed against; a report on a generated benchmark
+  scores both (and any other registered with ``cue=True``): where one
+  reaches the oracle, the benchmark's cue is found without any model;
 - ``oracle`` / ``anti-oracle``: the decisive-part boxes / the distractor
   boxes of the ground truth. A benchmark is valid only if the oracle beats
-  the anti-oracle and the model-free maps on every headline metric.
+  the anti-oracle and the model-free maps on every headline metric;
+- ``oracle-pixels``: the decisive-part boxes at full resolution, the
+  ceiling of the ground-truth metrics (pointing and energy 1).
 
-All are saliency methods (``method(model, images, targets, ...)``) computed
-on a grid of ``stride``-pixel cells (by default 8, the grid of the demo's
-BR-NPA maps), so that perturbation metrics remove the same patches for
-every row. None of them runs the model.
+All but ``oracle-pixels`` are saliency methods (``method(model, images,
+targets, ...)``) computed on a grid of ``stride``-pixel cells (by default
+8, the grid of the demo's BR-NPA maps), so that perturbation metrics remove
+the same patches for every row and the oracle is the best map of that
+grid. None of them runs the model.
 """
 from typing import Optional, Sequence
 
@@ -150,6 +154,14 @@ def oracle(model: nn.Module, images: Tensor,
     truth = _require(ground_truth, 'oracle')
     mask = role_mask(truth.to(images.device), images.shape[-2:])
     return _pool(mask, stride)
+
+
+def pixel_oracle(model: nn.Module, images: Tensor,
+                 targets: Optional[Tensor] = None,
+                 ground_truth: Optional[GroundTruth] = None) -> Tensor:
+    """The decisive-part boxes at the images' resolution (1 inside)."""
+    truth = _require(ground_truth, 'oracle-pixels')
+    return role_mask(truth.to(images.device), images.shape[-2:]).float()
 
 
 def anti_oracle(model: nn.Module, images: Tensor,

@@ -50,6 +50,11 @@ class SaliencyMethod:
             so their coverage of the evidence is scored too.
         expensive (bool): Hundreds of forward passes per image (RISE,
             Score-CAM): benchmarks run it on their perturbation images only.
+        cue (bool): A control that detects a generated benchmark's visual
+            cue without a model (white pixels, edges): every report with
+            ground truth scores every registered cue detector, a
+            third-party one included, and fails the benchmark when one
+            reaches the oracle. Needs ``control=True``.
         options (Mapping[str, Any]): Default keyword arguments of
             ``compute`` (e.g. ``num_masks`` of RISE), overridden by a
             caller's ``options``.
@@ -61,6 +66,7 @@ class SaliencyMethod:
     control: bool = False
     attention: bool = False
     expensive: bool = False
+    cue: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -75,6 +81,9 @@ class SaliencyMethod:
         if not isinstance(self.label, str):
             raise TypeError(f'SaliencyMethod {self.name!r}: label must be a '
                             f'string, got {self.label!r}')
+        if self.cue and not self.control:
+            raise ValueError(f'SaliencyMethod {self.name!r}: a cue detector '
+                             '(cue=True) is a control; set control=True')
         unknown = [key for key in self.options if not self.accepts(key)]
         if unknown:
             raise ValueError(f'SaliencyMethod {self.name!r}: compute takes no '
