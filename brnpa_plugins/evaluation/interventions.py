@@ -13,7 +13,11 @@ its prediction follows each kind:
   them keeps its accuracy;
 - ``roles swapped``: the decisive objects demoted and one complete set of
   distractors (one object of each decisive shape) promoted: a model that
-  uses the decisive evidence follows the class those objects now show.
+  uses the decisive evidence follows the class those objects now show;
+- on a dataset with a planted shortcut (``shortcut='marker'``), ``marker
+  removed`` and ``marker recoded`` (the corner marker showing another
+  class's code): a model that uses the objects keeps its class, one that
+  reads the marker falls (towards 0 when recoded: it follows the code).
 
 The rate is against the class the changed scene shows (its *expected*
 label: the original class, the swapped class, or none when no class is
@@ -40,7 +44,11 @@ INTERVENTIONS = {
     'distractors removed': 'every distractor removed',
     'roles swapped': 'decisive objects demoted, one set of distractors '
                      'promoted',
+    'marker removed': "the planted corner marker removed",
+    'marker recoded': "the planted corner marker showing another class",
 }
+#: The interventions on a planted shortcut (datasets with one only).
+SHORTCUT_INTERVENTIONS = ('marker removed', 'marker recoded')
 
 
 def scene_class(scene: Scene,
@@ -92,6 +100,9 @@ def intervened(scene: Scene, name: str,
     if name == 'roles swapped':
         changed = _swap(scene)
         return changed, scene_class(changed, config)
+    if name in SHORTCUT_INTERVENTIONS:
+        action = name.split()[1]
+        return synthetic.edit_shortcut(scene, action, config), scene.label
     raise ValueError(f'unknown intervention {name!r}; known: '
                      f'{list(INTERVENTIONS)}')
 
@@ -102,13 +113,21 @@ class InterventionTally:
 
     def __init__(self, config: synthetic.SyntheticPartsConfig,
                  names: Optional[Sequence[str]] = None):
+        marked = config.shortcut == 'marker'
         if names is None:  # roles swap only with a distractor per shape
-            names = [n for n in INTERVENTIONS if n != 'roles swapped'
-                     or config.distractors >= config.parts]
+            names = [n for n in INTERVENTIONS if (
+                n != 'roles swapped' or config.distractors >= config.parts)
+                and (marked or n not in SHORTCUT_INTERVENTIONS)]
         unknown = sorted(set(names) - set(INTERVENTIONS))
         if unknown:
             raise ValueError(f'unknown interventions {unknown}; known: '
                              f'{list(INTERVENTIONS)}')
+        planted = sorted(set(names) & set(SHORTCUT_INTERVENTIONS))
+        if planted and not marked:
+            raise ValueError(
+                f'interventions {planted} change a planted marker, but the '
+                f"dataset has shortcut={config.shortcut!r}; make it with "
+                "shortcut='marker'")
         self.config, self.names = config, list(names)
         self.counts: Dict[Tuple[str, str], List[int]] = defaultdict(
             lambda: [0, 0])
@@ -151,25 +170,35 @@ class InterventionTally:
     def markdown(self) -> str:
         """The table of the report (models as rows, interventions as
         columns), with what "follows" means."""
-        models = list(dict.fromkeys(m for m, _ in self.counts))
-        if not models:
+        if not self.counts:
             return ''
-        by_key = {(r['model'], r['intervention']): r for r in self.rows()}
         chance = 1 / self.config.num_classes
         lines = [
             '\nEvidence each model uses: the share of test scenes, '
             're-rendered with one kind of evidence changed, on which the '
             'model predicts the class the changed scene shows (with no '
             'class left: the original class, which chance bounds at '
-            f'{chance:.3f}); exact 95% intervals.\n',
-            '| model | ' + ' | '.join(self.names) + ' |',
-            '|---|' + '---|' * len(self.names)]
-        for model in models:
-            cells = []
-            for name in self.names:
-                row = by_key.get((model, name))
-                cells.append('-' if row is None else
-                             f"{row['rate']:.3f} [{row['low']:.3f}, "
-                             f"{row['high']:.3f}]")
-            lines.append(f'| {model} | ' + ' | '.join(cells) + ' |')
-        return '\n'.join(lines) + '\n'
+            f'{chance:.3f}); exact 95% intervals.'
+            + (' With the planted marker removed or recoded the scene still '
+               'shows its class: a model that reads the marker falls, '
+               'towards 0 when the marker shows another class.'
+               if set(SHORTCUT_INTERVENTIONS) & set(self.names) else '')
+            + '\n',
+            rates_table(self.rows())]
+        return '\n'.join(lines)
+
+
+def rates_table(rows: Sequence[Mapping]) -> str:
+    """Rows of :meth:`InterventionTally.rows` (or of a report's
+    ``summary.json``) as a markdown table: models as rows, interventions as
+    columns, each rate with its exact interval."""
+    names = list(dict.fromkeys(r['intervention'] for r in rows))
+    by_key = {(r['model'], r['intervention']): r for r in rows}
+    lines = ['| model | ' + ' | '.join(names) + ' |',
+             '|---|' + '---|' * len(names)]
+    for model in dict.fromkeys(r['model'] for r in rows):
+        cells = ['-' if (model, name) not in by_key else
+                 '{rate:.3f} [{low:.3f}, {high:.3f}]'.format(
+                     **by_key[model, name]) for name in names]
+        lines.append(f'| {model} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'

@@ -67,7 +67,7 @@ def test_tally_counts_a_model_that_follows_the_rims():
     tally = InterventionTally(CONFIG)
     batch = scenes()
     images, targets = tally.render(batch)
-    assert len(images) == len(INTERVENTIONS) * len(batch)
+    assert len(images) == (len(INTERVENTIONS) - 2) * len(batch)
     # a "model" that reads the class off the decisive objects, and guesses
     # 0 when none is left
     predicted = {}
@@ -99,3 +99,33 @@ def test_unknown_interventions_are_named():
         InterventionTally(CONFIG, ['rotate'])
     with pytest.raises(ValueError, match="unknown intervention 'rotate'"):
         intervened(scenes(1)[0], 'rotate', CONFIG)
+
+
+def test_marker_interventions_only_on_a_dataset_with_a_marker():
+    assert 'marker removed' not in InterventionTally(CONFIG).names
+    with pytest.raises(ValueError, match="shortcut='marker'"):
+        InterventionTally(CONFIG, ['marker recoded'])
+    marked = synthetic.SyntheticPartsConfig(train_per_class=1,
+                                            test_per_class=2,
+                                            shortcut='marker')
+    tally = InterventionTally(marked)
+    assert tally.names[-2:] == ['marker removed', 'marker recoded']
+    batch = [synthetic.make_scene(marked, i, f'{i}.png',
+                                  i % marked.num_classes) for i in range(6)]
+    for scene in batch:
+        assert scene.marker == scene.label
+        removed, label = intervened(scene, 'marker removed', marked)
+        assert removed.marker is None and label == scene.label
+        recoded, label = intervened(scene, 'marker recoded', marked)
+        assert recoded.marker not in (None, scene.label)
+        assert label == scene.label and recoded.objects == scene.objects
+    # a "model" that reads the marker: right as rendered, never right with
+    # the marker recoded
+    images, targets = tally.render(batch)
+    predicted = {name: np.array([
+        intervened(s, name, marked)[0].marker or 0 for s in batch])
+        for name in tally.names}
+    tally.add('marker reader', predicted, targets)
+    rows = {r['intervention']: r['rate'] for r in tally.rows()}
+    assert rows['as rendered'] == 1.0 and rows['marker recoded'] == 0.0
+    assert 'reads the marker falls' in tally.markdown()
