@@ -21,14 +21,11 @@ import io
 import statistics
 import sys
 import time
-import warnings
 
-with warnings.catch_warnings():
-    # torchreid warns on import that it has no Cython evaluation; this tool
-    # says itself which evaluations it times.
-    warnings.filterwarnings('ignore', message='Cython evaluation',
-                            category=UserWarning)
-    import torchreid
+from brnpa_plugins.core.noise import quiet_known_noise
+
+quiet_known_noise()  # torchreid warns on import (core/noise.py)
+import torchreid
 
 import numpy as np
 import torch

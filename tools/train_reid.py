@@ -17,14 +17,11 @@ import argparse
 import os.path as osp
 import shlex
 import sys
-import warnings
 
-with warnings.catch_warnings():
-    # torchreid warns on import that its evaluation falls back to a Python
-    # loop; this tool evaluates with brnpa_plugins.reid.evaluate_rank.
-    warnings.filterwarnings('ignore', message='Cython evaluation',
-                            category=UserWarning)
-    import torchreid
+from brnpa_plugins.core.noise import quiet_known_noise
+
+quiet_known_noise()  # torchreid warns on import (core/noise.py)
+import torchreid
 
 import brnpa_plugins.reid  # noqa: F401  (registers the BR-NPA models)
 from brnpa_plugins.core.checks import UnknownKeyError

@@ -13,14 +13,11 @@ of torchreid's visualize_actmap; --max-images limits the images per split).
 import argparse
 import os.path as osp
 import sys
-import warnings
 
-with warnings.catch_warnings():
-    # torchreid warns on import that its evaluation falls back to a Python
-    # loop; this tool ranks with brnpa_plugins.reid.metrics.
-    warnings.filterwarnings('ignore', message='Cython evaluation',
-                            category=UserWarning)
-    import brnpa_plugins.reid  # noqa: F401  (registers the BR-NPA models)
+from brnpa_plugins.core.noise import quiet_known_noise
+
+quiet_known_noise()  # torchreid warns on import (core/noise.py)
+import brnpa_plugins.reid  # noqa: F401  (registers the BR-NPA models)
 from brnpa_plugins.core.checks import UnknownKeyError
 from brnpa_plugins.reid.build import (build_datamanager, build_model,
                                       parallelize)

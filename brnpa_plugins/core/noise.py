@@ -34,6 +34,10 @@ KNOWN_NOISE: Tuple[Noise, ...] = (
           'ignores it'),
     Noise('warning', r'pkg_resources is deprecated', r'.*',
           "mmengine finds mmpretrain's configs through pkg_resources"),
+    Noise('warning', r'Cython evaluation \(very fast so highly recommended\)',
+          r'torchreid', "torchreid's Cython rank evaluation is not built; "
+          'the re-ID tools evaluate with brnpa_plugins.reid.evaluate_rank, '
+          'a vectorised one (docs/benchmarks.md)'),
     Noise('log', r'"FileClient" will be deprecated', 'mmengine',
           "mmengine's own CheckpointHook calls its deprecated FileClient"),
     Noise('log', r'"HardDiskBackend" is the alias of "LocalBackend"',
