@@ -11,7 +11,8 @@ runs, naming the key, its value and the closest known key:
 - an argument of the Runner (``model_wrapper_cfg``, ``sync_bn``,
   ``compile``...), of a loop (``train_cfg.*``), of a data loader, of the
   optimizer wrapper and its constructor (``optim_wrapper.clip_grad``,
-  ``optim_wrapper.paramwise_cfg``, ``optim_wrapper.accumulative_counts``),
+  ``optim_wrapper.paramwise_cfg`` and the keys its constructors read,
+  ``optim_wrapper.accumulative_counts``),
   and of every registered type a ``type`` names (looked up in the
   registries of the config's ``default_scope``; an ``__init__`` taking
   ``**kwargs`` adds the arguments of its base classes); below a new
@@ -64,6 +65,13 @@ SECTIONS = {
     'env_cfg.mp_cfg': (None, ('mp_start_method', 'opencv_num_threads')),
     'default_hooks': (None, ('runtime_info', 'timer', 'sampler_seed',
                              'logger', 'param_scheduler', 'checkpoint')),
+    # what mmengine's DefaultOptimWrapperConstructor and mmpretrain's
+    # LearningRateDecayOptimWrapperConstructor read (custom_keys: any
+    # parameter name below it)
+    'optim_wrapper.paramwise_cfg': (None, (
+        'custom_keys', 'bias_lr_mult', 'bias_decay_mult', 'norm_decay_mult',
+        'dwconv_decay_mult', 'flat_decay_mult', 'bypass_duplicate',
+        'dcn_offset_lr_mult', 'layer_decay_rate')),
 }
 _LOADER = ('torch.utils.data.DataLoader',
            ('dataset', 'sampler', 'batch_sampler', 'num_batch_per_epoch',

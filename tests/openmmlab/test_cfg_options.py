@@ -33,6 +33,7 @@ def run_train(*args, cwd=REPO, **env):
     # the optimizer wrapper and its constructor
     'optim_wrapper.clip_grad.max_norm=1.0',
     'optim_wrapper.paramwise_cfg.norm_decay_mult=0',
+    'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult=0.1',
     'optim_wrapper.accumulative_counts=4',
     # loops, loaders, registered types (left at their defaults here)
     'train_cfg.val_begin=2', 'train_dataloader.pin_memory=False',
@@ -63,6 +64,8 @@ def test_the_amp_wrapper_arguments_are_known_with_amp():
      'train_dataloader.sampler.shuffle'),
     ('param_scheduler.1.T_mx=3', 'param_scheduler.1.T_max'),
     ('model_wrapper_cfg.device_id=None', 'model_wrapper_cfg.device_ids'),
+    ('optim_wrapper.paramwise_cfg.norm_decay_mul=0',
+     'optim_wrapper.paramwise_cfg.norm_decay_mult'),
 ])
 def test_a_key_mmengine_would_not_read_names_the_closest(option, closest):
     key, _, value = option.partition('=')
