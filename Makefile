@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # this build option makes its setup.py regenerate them with Cython.
 L2L    := learn2learn==0.2.0 --config-settings=--build-option=build_ext
 
-.PHONY: venv demo test test-fast clean
+.PHONY: venv demo demo-shortcut test test-fast clean
 
 venv: $(STAMP)
 
@@ -22,7 +22,13 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: venv
-	$(PY) tools/demo.py --out-dir outputs/demo
+	$(PY) tools/demo.py --out-dir outputs/demo --check-readme
+
+# A planted shortcut: which explanations reveal a class-coded marker?
+demo-shortcut: venv
+	$(PY) tools/demo.py --out-dir outputs/demo_shortcut \
+	    --data-root data/synthetic_parts_shortcut --dataset shortcut=marker \
+	    --methods attention brnpa-class norm gradcam rise --no-randomisation
 
 test: venv
 	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --timeout 900 tests

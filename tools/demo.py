@@ -4,6 +4,8 @@
         [--variant two-tone-rim | white-rim] [--dataset FIELD=VALUE ...]
         [--config CONFIG --cnn-config CONFIG] [--cnn-methods gradcam rise]
         [--attention-model NAME CONFIG ...] [--epochs N] [--threads 2]
+        [--methods attention ...] [--perturbation-images 32]
+        [--expensive-images E] [--no-randomisation] [--check-readme]
 
 Nothing is downloaded:
 1. generates the benchmark (brnpa_plugins/data/synthetic.py: classes defined
@@ -23,8 +25,9 @@ Nothing is downloaded:
 3. runs ``tools/eval_saliency.py``: BR-NPA's top map, its class-weighted
    map, all its maps and its network's norm map, Grad-CAM and RISE on the
    CNN, and the controls (uniform random, centred Gaussian, colour
-   saturation, the variant's model-free cue detector, the untrained
-   network's top map over 3 draws, oracle, anti-oracle), scored on
+   saturation, the model-free detectors of both variants' cues, the
+   untrained network's top map over 3 draws, the oracle on the maps' grid
+   and at full resolution, anti-oracle), scored on
    decisive-part pointing and energy, part coverage, part-level
    faithfulness by intervention, weight randomisation (3 draws and
    cascading), and the authors' deletion/insertion metrics, with paired
@@ -32,8 +35,15 @@ Nothing is downloaded:
    prediction follows each kind of evidence when the scenes are re-rendered
    with it changed;
 4. writes ``metrics.json``, the reports of every seed (``seed_<s>/``), a
-   summary over seeds (``seeds.md``) and figures of the ranked maps with the
-   decisive parts outlined (``maps/``).
+   summary over seeds (``seeds.md``), the printed table (``compact.md``)
+   and figures of the ranked maps with the decisive parts outlined
+   (``maps/``); with ``--check-readme`` (``make demo``), says whether
+   README.md's table holds this run's rows.
+
+With ``--dataset shortcut=marker`` (``make demo-shortcut``) every image
+carries a class-coded corner marker, the models learn it, and the report
+adds whether each map reveals it (pointing and energy on the marker) and how
+each model's prediction changes when the marker is removed or recoded.
 """
 import argparse
 import csv
@@ -57,6 +67,9 @@ DEFAULT_CNN_CONFIG = os.path.join(
 #: Columns of the summary printed at the end (all are in the reports).
 SHOWN = ('gt_pointing', 'gt_energy', 'gt_coverage', 'gt_faithfulness',
          'randomisation', 'dauc', 'iauc')
+#: Columns of the planted-shortcut table (datasets with a marker).
+SHORTCUT_SHOWN = ('shortcut_pointing', 'shortcut_energy', 'gt_pointing',
+                  'gt_energy')
 
 
 #: The dataset fields of each ``--variant``.
@@ -95,6 +108,12 @@ def parse_args(argv=None):
     parser.add_argument('--data-root', default='data/synthetic_parts')
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--cnn-config', default=DEFAULT_CNN_CONFIG)
+    parser.add_argument('--methods', nargs='+',
+                        default=['attention', 'brnpa-class', 'attention-all',
+                                 'norm'],
+                        help="saliency methods applied to BR-NPA's model "
+                        '(and every --attention-model); the first is the '
+                        'reference row')
     parser.add_argument('--cnn-methods', nargs='+', default=['gradcam', 'rise'],
                         help='saliency methods applied to the plain network '
                         '(any registered method, e.g. rollout for a ViT)')
@@ -132,6 +151,9 @@ def parse_args(argv=None):
                         help='test images scored by deletion/insertion and '
                         'RISE, evenly spaced (default 32; 0: all of them, '
                         'several times slower)')
+    parser.add_argument('--expensive-images', type=int, default=None,
+                        help='test images RISE runs on, evenly spaced '
+                        '(default: the --perturbation-images ones)')
     parser.add_argument('--max-steps', type=int, default=24,
                         help='deletion/insertion steps per image')
     parser.add_argument('--rise-masks', type=int, default=300)
@@ -139,6 +161,16 @@ def parse_args(argv=None):
                         help='seeds of the uniform-random control')
     parser.add_argument('--num-maps', type=int, default=6,
                         help='test images whose maps are drawn')
+    parser.add_argument('--randomisation', default=True,
+                        action=argparse.BooleanOptionalAction,
+                        help='weight randomisation (3 draws, cascading) and '
+                        "the untrained network's rows (default: on; "
+                        '--no-randomisation for a run about a planted '
+                        'shortcut, where they are not needed)')
+    parser.add_argument('--check-readme', action='store_true',
+                        help="say whether README.md's table holds this "
+                        "run's rows (make demo: the README's numbers come "
+                        'from this command)')
     parser.add_argument('--threads', type=int, default=2,
                         help='CPU threads of every step (default 2); with '
                         'the CPU kernels pinned, the numbers depend on it')
@@ -233,16 +265,18 @@ def evaluate(args, seed_dir, checkpoint, cnn_checkpoint, others):
     extra = [item for other in others
              for item in ('--attention-model', *other)]
     run('tools/eval_saliency.py', args.config, checkpoint,
-        '--methods', 'attention', 'brnpa-class', 'attention-all', 'norm',
-        *extra,
+        '--methods', *args.methods, *extra,
         '--cnn-config', args.cnn_config, '--cnn-checkpoint', cnn_checkpoint,
         '--cnn-name', 'GAP CNN', '--cnn-methods', *args.cnn_methods,
         '--max-steps', str(args.max_steps),
         '--method-option', f'rise.num_masks={args.rise_masks}',
-        '--random-seeds', str(args.random_seeds), '--sanity',
-        '--untrained-methods', 'attention',
+        '--random-seeds', str(args.random_seeds),
+        *(['--sanity', '--untrained-methods', args.methods[0]]
+          if args.randomisation else ['--untrained-draws', '0']),
         *([] if args.perturbation_images == 0 else
           ['--perturbation-images', str(args.perturbation_images)]),
+        *([] if args.expensive_images is None else
+          ['--expensive-images', str(args.expensive_images)]),
         '--data-root', args.data_root, '--out-dir', report_dir)
     with open(os.path.join(report_dir, 'summary.json')) as stream:
         return report_dir, json.load(stream)
@@ -268,13 +302,22 @@ def train_and_evaluate(args, seed, seed_dir, data_root):
                                 others)[1]
 
 
-def compact_table(rows, higher):
-    """The README's view of a report: the headline metrics only."""
+def compact_table(rows, higher, shown=SHOWN):
+    """The README's view of a report: the ``shown`` metrics only."""
     from brnpa_plugins.evaluation.report import markdown_table
     from brnpa_plugins.evaluation.report import Summary
-    kept = [Summary(**row) for row in rows if row['metric'] in SHOWN]
+    kept = [Summary(**row) for row in rows if row['metric'] in shown]
     tests = sum(not math.isnan(row['p_value']) for row in rows)
     return markdown_table(kept, higher, tests)
+
+
+def readme_differences(table: str, readme: str):
+    """The methods whose row of ``table`` (the compact table a run printed)
+    README.md does not hold verbatim."""
+    lines = set(readme.splitlines())
+    return [row.split(' | ')[0][2:] for row in table.splitlines()
+            if row.startswith('| ') and not row.startswith(
+                ('| method |', '| model |')) and row not in lines]
 
 
 def main(argv=None):
@@ -287,7 +330,9 @@ def main(argv=None):
     from brnpa_plugins.evaluation.report import (seeds_markdown_table,
                                                  summarize_seeds)
     from brnpa_plugins.evaluation.shortcuts import shortcut_probes
-    from brnpa_plugins.evaluation.benchmark import HIGHER, RATE_METRICS
+    from brnpa_plugins.evaluation.benchmark import (HIGHER, RATE_METRICS,
+                                                    invalid_metrics)
+    from brnpa_plugins.evaluation.interventions import rates_table
     from brnpa_plugins.profiling import pinned_cpu_env
     STEP_ENV.update(pinned_cpu_env(args.threads))
 
@@ -361,8 +406,10 @@ def main(argv=None):
         'dataset': dataclasses.asdict(dataset),
         'benchmark_valid': all(c['passed'] for c in main_summary['validity']),
         'validity': main_summary['validity'],
+        'invalid_metrics': invalid_metrics(main_summary['validity']),
         'interventions': main_summary.get('interventions', []),
         'threads': args.threads,
+        'randomisation': args.randomisation,
         'means': means,
         'seeds': args.seeds,
         'checkpoint': first['checkpoint'],
@@ -378,11 +425,33 @@ def main(argv=None):
     print('data-only probes: ' + ', '.join(
         f'{name} {score.accuracy:.3f}' for name, score in probes.items())
         + f' (chance {shortcut.chance:.3f})')
-    print('benchmark valid (the oracle beats every control): '
-          + ('yes' if metrics['benchmark_valid'] else 'NO'))
-    print('\n' + compact_table(main_summary['rows'], HIGHER))
+    print('benchmark valid (the oracle beats every control): ' + (
+        'yes' if metrics['benchmark_valid'] else
+        'NO, not on ' + ', '.join(metrics['invalid_metrics'])))
+    table = compact_table(main_summary['rows'], HIGHER)
+    print('\n' + table)
+    if dataset.shortcut != 'none':
+        table += ('\nplanted shortcut (a class-coded corner marker): does '
+                  'each map reveal it (SHORTCUT_POINTING: the peak on the '
+                  'marker, SHORTCUT_ENERGY: its share of the mass)?\n\n'
+                  + compact_table(main_summary['rows'], HIGHER,
+                                  SHORTCUT_SHOWN))
+        print(table[table.index('\nplanted shortcut'):])
+    evidence = rates_table(main_summary['interventions'])
+    print('evidence each model uses (the share of re-rendered test scenes '
+          'on which the prediction follows it; see saliency.md):\n'
+          + evidence)
     if len(args.seeds) > 1:
         print(f'\nover seeds {args.seeds}:\n' + seeds_text)
+    atomic_write_text(os.path.join(out_dir, 'compact.md'),
+                      table + '\n' + evidence)
+    if args.check_readme:
+        with open(os.path.join(REPO, 'README.md')) as stream:
+            stale = readme_differences(table + evidence, stream.read())
+        print("README.md's table: " + (
+            "every row is this run's" if not stale else
+            f"{len(stale)} rows differ from this run's ({', '.join(stale)}; "
+            f'this run: {out_dir}/compact.md)'))
     print(f'reports: {out_dir}/seed_*/benchmark/saliency.md, '
           f'per_image.csv; {out_dir}/seeds.md; {out_dir}/metrics.json; '
           f'{drawn} map figures in {out_dir}/maps/')
