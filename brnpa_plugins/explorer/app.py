@@ -120,7 +120,7 @@ def build_app(explorer: Explorer):
                                  label='saliency method (any registered; '
                                  'its map is shown min-max normalised)')
             masks = gr.Slider(50, 2000, value=RISE_MASKS, step=50,
-                              label='RISE masks')
+                              label='RISE masks', elem_id='masks')
             run = gr.Button('Run the method', elem_id='run')
             stop = gr.Button('Stop', elem_id='stop')
         method_status = gr.Markdown('', elem_id='method-status')

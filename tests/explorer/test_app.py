@@ -162,6 +162,24 @@ def test_the_page_in_a_real_browser(served, offline, tmp_path):
             after = prediction.inner_text()
             assert after.split(' in ')[0] != before.split(' in ')[0]
             assert maps.get_attribute('src')
+            # Stop: a long RISE run is stopped, nothing is drawn, and the
+            # next run goes through
+            status = page.locator('#method-status')
+            method_map = page.locator('#method-map img')
+            page.locator('#masks input[type=number]').fill('2000')
+            page.locator('#masks input[type=number]').press('Enter')
+            page.locator('#run').click()
+            page.locator('#stop').click()
+            sync_api.expect(status).to_contain_text('stopping...',
+                                                    timeout=15000)
+            page.wait_for_timeout(8000)  # longer than the full run takes
+            assert method_map.count() == 0
+            assert 'stopping...' in status.inner_text()
+            page.locator('#masks input[type=number]').fill('50')
+            page.locator('#masks input[type=number]').press('Enter')
+            page.locator('#run').click()
+            method_map.wait_for(timeout=60000)
+            sync_api.expect(status).not_to_contain_text('stopping')
             page.screenshot(path=str(tmp_path / 'explorer.png'),
                             full_page=True)
         finally:
