@@ -56,6 +56,38 @@ def loaded(tiny_model):
     return load_model(*tiny_model)
 
 
+def wait_for_page(url, process=None):
+    """Return once ``url`` answers 200; fail after START_TIMEOUT s, or as
+    soon as the serving ``process`` (a Popen, if any) has ended."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process is not None and process.poll() is not None:
+            pytest.fail(f'the explorer ended before answering on {url}:\n'
+                        + process.stdout.read()[-3000:])
+        if time.monotonic() > deadline:
+            pytest.fail(f'the explorer did not answer on {url} within '
+                        f'{START_TIMEOUT} s')
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def page_waiter():
+    """:func:`wait_for_page`, for tests that start a server themselves."""
+    return wait_for_page
+
+
+@pytest.fixture
+def port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    return free_port()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
@@ -74,18 +106,7 @@ def served(tiny_model):
     app = launch(*tiny_model, host='127.0.0.1', port=port, block=False)
     url = f'http://127.0.0.1:{port}/'
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f'the explorer did not answer on {url} within '
-                            f'{START_TIMEOUT} s')
-            time.sleep(0.2)
+        wait_for_page(url)
         yield url
     finally:
         app.close()

@@ -204,3 +204,33 @@ def test_brnpa_explore_arguments_and_a_model_that_fails(tiny_model, capsys,
                  '--port', '1']) == 1
     assert 'brnpa: error: could not build a model from' in \
         capsys.readouterr().err
+
+
+def test_brnpa_explore_without_arguments_serves_the_shipped_model(
+        tmp_path, port, page_waiter):
+    """The README's command as a user types it: the `brnpa` entry point,
+    no model named, in its own process; the page answers with the shipped
+    demo model, trained, and explains a benchmark sample."""
+    import subprocess
+    import sys
+    gradio_client = pytest.importorskip('gradio_client')
+    command = [os.path.join(os.path.dirname(sys.executable), 'brnpa'),
+               'explore', '--port', str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               cwd=str(tmp_path))
+    url = f'http://127.0.0.1:{port}/'
+    try:
+        page_waiter(url, process)
+        client = gradio_client.Client(url, verbose=False)
+        name = list(session.benchmark_samples())[0]
+        shown = client.predict(name, api_name='/sample')
+        assert shown[MESSAGE] == ''
+        assert shown[PREDICTION].startswith('Prediction: ')
+        assert '(UNTRAINED model)' not in shown[PREDICTION]
+        assert f'{session.DEMO_MODEL} (trained' in shown[MODEL]
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert f'BR-NPA part explorer on {url.rstrip("/")}' in output
+    assert session.DEMO_MODEL in output
