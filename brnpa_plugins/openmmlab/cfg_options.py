@@ -15,7 +15,8 @@ runs, naming the key, its value and the closest known key:
   ``optim_wrapper.accumulative_counts``),
   and of every registered type a ``type`` names (looked up in the
   registries of the config's ``default_scope``; an ``__init__`` taking
-  ``**kwargs`` adds the arguments of its base classes); below a new
+  ``**kwargs`` adds the arguments of its base classes, or those the
+  ``**kwargs`` are known to reach, :data:`KWARGS_READ`); below a new
   argument (``optim_wrapper.clip_grad.max_norm``) anything goes, as nothing
   tells what that argument reads;
 - a config variable (``data_root``, ``train_pipeline``): mmengine reads it
@@ -79,6 +80,12 @@ _LOADER = ('torch.utils.data.DataLoader',
 for _split in ('train', 'val', 'test'):
     SECTIONS[f'{_split}_dataloader'] = _LOADER
 
+#: Classes whose ``**kwargs`` go where the signature cannot show, and the
+#: keys read there: CheckpointHook hands them to Runner.save_checkpoint,
+#: every argument of which it already passes itself, so any other key
+#: would fail at the first save, after an epoch of training.
+KWARGS_READ = {'mmengine.hooks.CheckpointHook': ()}
+
 #: Keys the Runner's builders take out of a typed section, by base class.
 EXTRA_ARGUMENTS = {
     'mmengine.hooks.Hook': ('priority',),
@@ -132,9 +139,27 @@ def _registered(type_name: Any, scope: str) -> list:
     return found
 
 
+def _forwarded(target) -> Optional[List[str]]:
+    """The named arguments of ``target`` plus what its ``**kwargs`` are
+    known to read (:data:`KWARGS_READ`), or None for another target."""
+    for path, read in KWARGS_READ.items():
+        try:
+            known = _import(path)
+        except (ImportError, AttributeError):
+            continue
+        if target is known:
+            parameters = list(inspect.signature(
+                target.__init__).parameters.values())[1:]
+            return [p.name for p in parameters if p.kind in (
+                p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)] + list(read)
+    return None
+
+
 def _arguments(target) -> Optional[List[str]]:
     """What ``target``'s config section may hold, or :data:`OPEN`."""
     names = keyword_names(target)
+    if names is None:
+        names = _forwarded(target)
     if names is None:
         return OPEN
     names = [name for name in names if name not in GIVEN_BY_RUNNER]

@@ -41,6 +41,8 @@ def run_train(*args, cwd=REPO, **env):
     'model.head.init_cfg=None', 'param_scheduler.1.eta_min=0.001',
     'param_scheduler.0.convert_to_iter_based=True',
     'default_hooks.logger.interval=2', 'default_hooks.timer.priority=10',
+    'default_hooks.checkpoint.max_keep_ckpts=1',
+    'default_hooks.checkpoint.priority=80',
     'test_evaluator.thrs=0.5', 'train_pipeline.1.prob=0.2',
     'log_processor.window_size=3',
 ])
@@ -66,6 +68,9 @@ def test_the_amp_wrapper_arguments_are_known_with_amp():
     ('model_wrapper_cfg.device_id=None', 'model_wrapper_cfg.device_ids'),
     ('optim_wrapper.paramwise_cfg.norm_decay_mul=0',
      'optim_wrapper.paramwise_cfg.norm_decay_mult'),
+    # CheckpointHook takes **kwargs, which only fail at the first save
+    ('default_hooks.checkpoint.intervl=2',
+     'default_hooks.checkpoint.interval'),
 ])
 def test_a_key_mmengine_would_not_read_names_the_closest(option, closest):
     key, _, value = option.partition('=')
