@@ -66,7 +66,7 @@ DEFAULT_CNN_CONFIG = os.path.join(
     CONFIGS, 'resnet18-w16-gap_1xb32_synthetic-parts.py')
 #: Columns of the summary printed at the end (all are in the reports).
 SHOWN = ('gt_pointing', 'gt_energy', 'gt_coverage', 'gt_faithfulness',
-         'randomisation', 'dauc', 'iauc')
+         'model_pointing', 'randomisation', 'dauc', 'iauc')
 #: Columns of the planted-shortcut table (datasets with a marker).
 SHORTCUT_SHOWN = ('shortcut_pointing', 'shortcut_energy', 'gt_pointing',
                   'gt_energy')

@@ -12,7 +12,9 @@ batch, for the class each model predicts:
   energy on the decisive parts, the coverage of the parts by an attention
   model's maps, and faithfulness by intervention (the rank correlation
   between the map's mass on each object and the drop of the explained
-  class's probability when that object is removed);
+  class's probability when that object is removed), and pointing at the
+  object whose removal lowers it most (the model's own evidence, which
+  need not be the generator's decisive parts);
 - elsewhere, the pointing game on annotated part locations;
 - optionally, model-parameter randomisation (the similarity of a method's
   maps on the model and on re-initialised copies of it, several draws), and
@@ -48,11 +50,12 @@ from .scoring import predict
 #: Whether a higher value is better, for every metric a report can hold.
 HIGHER = dict(HIGHER_IS_BETTER, gt_pointing=True, gt_energy=True,
               gt_coverage=True, gt_faithfulness=True, pointing=True,
-              randomisation=False, shortcut_pointing=True,
+              randomisation=False, model_pointing=True,
+              shortcut_pointing=True,
               shortcut_energy=True)
 #: Metrics that are 0/1 per image (exact intervals, McNemar tests).
 RATE_METRICS = ('gt_pointing', 'pointing', 'avg_increase',
-                'shortcut_pointing')
+                'model_pointing', 'shortcut_pointing')
 #: Metrics on which the oracle must beat the anti-oracle and the model-free
 #: map for the benchmark to be valid.
 HEADLINE_METRICS = ('gt_pointing', 'gt_energy', 'gt_faithfulness', 'dauc',
@@ -258,6 +261,9 @@ def score_maps(model: nn.Module, images: Tensor, saliency: Tensor,
             mass = gt.object_mass(saliency, truth, image_size)
             scores['gt_faithfulness'] = gt.rank_correlation(
                 mass, gt.tie_small_drops(drops)).numpy()
+            scores['model_pointing'] = gt.decisive_pointing(
+                saliency, gt.model_decisive(truth, drops), image_size,
+                options.tolerance).numpy()
     elif part_points is not None:
         scores['pointing'] = pointing_game(saliency.cpu(), part_points,
                                            image_size,

@@ -247,6 +247,25 @@ def tie_small_drops(drops: Tensor, tie: float = DROP_TIE) -> Tensor:
     return torch.where(drops.abs() < tie, torch.zeros_like(drops), drops)
 
 
+def model_decisive(truth: GroundTruth, drops: Tensor,
+                   tie: float = DROP_TIE) -> GroundTruth:
+    """The model's own most decisive object, by intervention: per image,
+    the object whose removal lowers the explained class's probability most,
+    as the only "decisive" box of ``truth`` (none where no removal lowers
+    it by ``tie``, so that pointing on it is NaN there).
+
+    Args:
+        drops: B x K, as :func:`intervention_drops` gives them.
+    """
+    drops = drops.to(truth.boxes.device)
+    ranked = drops.masked_fill(~truth.valid | drops.isnan(), float('-inf'))
+    best = ranked.argmax(dim=1)
+    rows = torch.arange(len(best), device=best.device)
+    decisive = torch.zeros_like(truth.decisive)
+    decisive[rows, best] = ranked[rows, best] >= tie
+    return GroundTruth(truth.boxes, decisive, truth.valid)
+
+
 def rank_correlation(first: Tensor, second: Tensor) -> Tensor:
     """Spearman correlation of each row pair, over entries finite in both.
 

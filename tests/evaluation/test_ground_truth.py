@@ -7,8 +7,8 @@ from torch import nn
 from brnpa_plugins.evaluation.ground_truth import (
     GroundTruth, box_masks, cascade_layers, cascading_copies,
     decisive_energy, decisive_pointing,
-    intervention_drops, map_similarity, object_mass, part_coverage,
-    randomised_copy, rank_correlation, tie_small_drops)
+    intervention_drops, map_similarity, model_decisive, object_mass,
+    part_coverage, randomised_copy, rank_correlation, tie_small_drops)
 
 SIZE = (16, 16)
 
@@ -39,6 +39,27 @@ def test_pointing_hits_only_decisive_parts():
     maps[:, 0, 0] = 1  # the peak is in the top-left box for both images
     hits = decisive_pointing(maps, truth(), SIZE, tolerance=0)
     assert hits.tolist() == [1.0, 0.0]  # image 1: that box is a distractor
+
+
+def test_model_pointing_is_on_the_object_the_model_needs_most():
+    """The generator's decisive box of image 1 is not where its model
+    loses most: pointing on the model's own evidence follows the drops; an
+    image whose removals all move the probability by less than 0.01 is not
+    scored."""
+    t = truth()
+    drops = torch.tensor([[0.6, 0.1, float('nan')],   # image 0: object 0
+                          [0.9, 0.2, 0.3]])           # image 1: distractor
+    own = model_decisive(t, drops)
+    assert own.decisive.tolist() == [[True, False, False],
+                                     [True, False, False]]
+    maps = torch.zeros(2, 4, 4)
+    maps[:, 0, 0] = 1  # both peaks in the top-left box
+    assert decisive_pointing(maps, truth(), SIZE, 0).tolist() == [1.0, 0.0]
+    assert decisive_pointing(maps, own, SIZE, 0).tolist() == [1.0, 1.0]
+    quiet = model_decisive(t, torch.tensor([[0.005, -0.2, float('nan')],
+                                            [0.0, 0.0, 0.0]]))
+    assert not quiet.decisive.any()
+    assert torch.isnan(decisive_pointing(maps, quiet, SIZE, 0)).all()
 
 
 def test_pointing_tolerance_grows_the_boxes():
