@@ -96,7 +96,8 @@ def test_eval_saliency_tool_scores_methods_and_controls_on_ground_truth(
     assert '| CNN RISE | 6 |' in table  # expensive: perturbation images
     assert 'Holm-corrected' in table and 'Benchmark validity' in table
     rows = list(csv.DictReader(open(out_dir / 'saliency.csv')))
-    ground_truth = {'gt_pointing', 'gt_energy', 'gt_faithfulness'}
+    ground_truth = {'gt_pointing', 'gt_energy', 'gt_faithfulness',
+                    'model_pointing'}
     assert {row['metric'] for row in rows} == set(KEYS) | ground_truth | {
         'gt_coverage', 'randomisation'}
     by = {(row['method'], row['metric']): row for row in rows}
