@@ -40,7 +40,8 @@ import torch
 from torch import Tensor, nn
 
 from . import ground_truth as gt
-from .methods import compute_saliency, ranked_part_maps, saliency_methods
+from .methods import (compute_saliency, cue_detectors, ranked_part_maps,
+                      saliency_methods)
 from .methods.attention import attention_output
 from .perturbation import DEFAULT_MAX_STEPS
 from .pointing import pointing_game
@@ -91,8 +92,7 @@ def default_controls(has_truth: bool) -> List[str]:
     (``SaliencyMethod.cue``), the oracles and the anti-oracle."""
     if not has_truth:
         return list(DEFAULT_CONTROLS)
-    cues = [name for name, method in saliency_methods().items()
-            if method.cue and name not in DEFAULT_CONTROLS]
+    cues = [name for name in cue_detectors() if name not in DEFAULT_CONTROLS]
     return list(DEFAULT_CONTROLS) + cues + list(GROUND_TRUTH_CONTROLS)
 
 

@@ -32,7 +32,7 @@ from PIL import Image
 from ..data import synthetic
 from ..data.cub import check_cub_root
 from . import ground_truth as gt
-from .methods import compute_saliency, saliency_methods
+from .methods import compute_saliency, cue_detectors
 from .methods.controls import IMAGENET_MEAN, IMAGENET_STD
 from .statistics import rate_interval
 
@@ -215,9 +215,8 @@ def cue_detector_scores(data_root: str, stride: int = 8,
         data_root: a folder made by
             :func:`~brnpa_plugins.data.synthetic.generate_part_dataset`.
         stride: cell size of the maps (8: the demo models' grid; 1: pixels).
-        methods: control names; default every cue detector of
-            registered cue detector (``SaliencyMethod.cue``), then the
-            oracle.
+        methods: control names; default every registered cue detector
+            (:func:`~.methods.cue_detectors`, by name), then the oracle.
     """
     paths, _, train = _split(data_root)
     config = synthetic.load_config(data_root)
@@ -230,9 +229,7 @@ def cue_detector_scores(data_root: str, stride: int = 8,
     images = (pixels.permute(0, 3, 1, 2).float() - mean) / std
     truth = gt.GroundTruth.from_objects([objects[p] for p in tested])
     size = tuple(images.shape[-2:])
-    names = methods or sorted(name for name, method in
-                              saliency_methods().items()
-                              if method.cue) + ['oracle']
+    names = methods or sorted(cue_detectors()) + ['oracle']
     scores = {}
     for name in names:
         maps = compute_saliency(name, None, images, None, stride=stride,

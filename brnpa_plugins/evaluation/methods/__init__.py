@@ -27,8 +27,8 @@ from .attention import (attention_output, attention_saliency,
                         class_part_contributions, norm_saliency,
                         ranked_part_maps)
 from .posthoc import CAM_CLASSES, cam_method
-from .registry import (SaliencyMethod, compute_saliency, get_saliency_method,
-                       saliency_methods)
+from .registry import (SaliencyMethod, compute_saliency, cue_detectors,
+                       get_saliency_method, saliency_methods)
 from .rise import RiseMasks, rise
 from .rollout import attention_rollout
 
@@ -103,6 +103,6 @@ def brnpa_register_saliency_methods(register):
 
 __all__ = [
     'BUILTIN_METHODS', 'RiseMasks', 'SaliencyMethod', 'attention_output',
-    'class_part_contributions', 'compute_saliency', 'get_saliency_method', 'ranked_part_maps', 'rise',
-    'saliency_methods'
+    'class_part_contributions', 'compute_saliency', 'cue_detectors',
+    'get_saliency_method', 'ranked_part_maps', 'rise', 'saliency_methods'
 ]

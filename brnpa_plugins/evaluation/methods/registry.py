@@ -10,7 +10,7 @@ expensive, and its default options.
 """
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from torch import Tensor
 
@@ -121,6 +121,14 @@ class SaliencyMethod:
 def saliency_methods() -> Dict[str, SaliencyMethod]:
     """Name -> :class:`SaliencyMethod` from all plugins."""
     return registered('brnpa_register_saliency_methods', SaliencyMethod)
+
+
+def cue_detectors() -> List[str]:
+    """Names of the registered cue detectors (``SaliencyMethod.cue``), in
+    the registry's order: the model-free controls of every report on the
+    generated benchmark."""
+    return [name for name, method in saliency_methods().items()
+            if method.cue]
 
 
 def get_saliency_method(name: str) -> SaliencyMethod:
