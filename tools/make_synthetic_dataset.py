@@ -8,11 +8,7 @@ import argparse
 from dataclasses import fields
 
 from brnpa_plugins.data import SyntheticPartsConfig, generate_part_dataset
-from brnpa_plugins.data.synthetic import (DISTRACTOR_COLOURS, SHORTCUT_TESTS,
-                                          SHORTCUTS, VARIANTS)
-
-CHOICES = dict(variant=VARIANTS, distractor_colours=DISTRACTOR_COLOURS,
-               shortcut=SHORTCUTS, shortcut_test=SHORTCUT_TESTS)
+from brnpa_plugins.data.synthetic import OPTION_CHOICES
 
 
 def parse_args():
@@ -21,7 +17,7 @@ def parse_args():
     for field in fields(SyntheticPartsConfig):
         parser.add_argument(f'--{field.name.replace("_", "-")}',
                             type=type(field.default), default=field.default,
-                            choices=CHOICES.get(field.name),
+                            choices=OPTION_CHOICES.get(field.name),
                             help=f'default: {field.default}')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace a folder generated with other options')

@@ -82,6 +82,11 @@ SHORTCUTS = ('none', 'marker')
 #: What the test images' marker shows: their class's code, nothing, or the
 #: code of another class.
 SHORTCUT_TESTS = ('present', 'removed', 'recoded')
+#: The fields of :class:`SyntheticPartsConfig` that select a variant of the
+#: benchmark rather than its sizes, and the values each takes.
+OPTION_CHOICES = {'variant': VARIANTS,
+                  'distractor_colours': DISTRACTOR_COLOURS,
+                  'shortcut': SHORTCUTS, 'shortcut_test': SHORTCUT_TESTS}
 #: Share of a part's bounding square its shape covers (every shape alike).
 SHAPE_AREA = 0.45
 
@@ -176,10 +181,7 @@ class SyntheticPartsConfig:
         if self.distractors < 0:
             raise ValueError(f'distractors must be >= 0, got '
                              f'{self.distractors}')
-        for name, allowed in (('variant', VARIANTS),
-                              ('distractor_colours', DISTRACTOR_COLOURS),
-                              ('shortcut', SHORTCUTS),
-                              ('shortcut_test', SHORTCUT_TESTS)):
+        for name, allowed in OPTION_CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f'{name} must be one of {allowed}, got '
                                  f'{getattr(self, name)!r}')
@@ -215,15 +217,10 @@ class SyntheticPartsConfig:
         have the manifest they always had)."""
         record = asdict(self)
         for item in fields(self):
-            if item.name in OPTION_FIELDS and \
+            if item.name in OPTION_CHOICES and \
                     record[item.name] == item.default:
                 del record[item.name]
         return record
-
-
-#: Fields that select a variant of the benchmark rather than its sizes.
-OPTION_FIELDS = ('variant', 'distractor_colours', 'shortcut',
-                 'shortcut_test')
 
 
 @dataclass(frozen=True)
