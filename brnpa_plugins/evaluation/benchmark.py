@@ -412,24 +412,25 @@ class Evaluation:
                     maps, truth, tuple(images.shape[-2:])).numpy()
         if self.options.sanity and not row.is_control and \
                 seed == self.options.seed:
-            draws = []
-            for draw in range(self.options.sanity_draws):
-                randomised = self._randomised(row.model,
-                                              self.options.seed + draw)
+
+            def similarity(randomised: nn.Module) -> np.ndarray:
+                # the same method on a re-initialised copy, per image
                 other = compute_saliency(
                     row.method, randomised, images, targets,
                     **dict(context, **self.context_of(randomised)))
-                draws.append(gt.map_similarity(saliency, other).numpy())
+                return gt.map_similarity(saliency, other).numpy()
+
+            draws = []
+            for draw in range(self.options.sanity_draws):
+                draws.append(similarity(self._randomised(
+                    row.model, self.options.seed + draw)))
                 self.draws[row.label][draw].append(draws[-1])
             scores['randomisation'] = np.mean(draws, axis=0)
             if row.model == self.reference and self.options.cascade_steps:
                 for step, (_, _, randomised) in enumerate(
                         self._cascading(row.model)):
-                    other = compute_saliency(
-                        row.method, randomised, images, targets,
-                        **dict(context, **self.context_of(randomised)))
                     self.cascade[row.label][step].append(
-                        gt.map_similarity(saliency, other).numpy())
+                        similarity(randomised))
         return scores
 
     def _cascading(self, name: str) -> list:
