@@ -19,9 +19,9 @@ __all__ = [
     'atomic_save', 'atomic_write', 'load_checkpoint_file',
     'atomic_write_json', 'atomic_write_text',
     'BRNPA', 'BRNPAOutput', 'DistillationLoss', 'check_distillation_args',
-    'class_contributions', 'distillation_loss', 'explanation_maps', 'heat_colormap',
-    'make_high_resolution', 'min_max_normalize', 'part_contributions',
-    'render_ranked_maps',
+    'class_contributions', 'distillation_loss', 'draw_outlines',
+    'explanation_maps', 'heat_colormap', 'make_high_resolution',
+    'min_max_normalize', 'part_contributions', 'render_ranked_maps',
     'saliency_map', 'save_png', 'save_ranked_maps', 'set_stage_stride',
     'upsample'
 ]

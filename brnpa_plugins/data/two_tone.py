@@ -6,8 +6,9 @@ light one and a dark one, :data:`TONES`), each covering half of the rim. What
 marks a decisive part is the *pair* of tones in order: light on the top half
 of its rim and dark on the bottom one (:data:`DECISIVE_PAIR`); a distractor
 wears the same pair the other way round. (Top and bottom, not left and
-right, so that the horizontal flips of training pipelines keep the roles.) Every object of a shape therefore holds
-exactly as many pixels of each tone as every other object of that shape, so
+right, so that the horizontal flips of training pipelines keep the roles.)
+Every object of a shape therefore holds exactly as many pixels of each
+tone as every other object of that shape, so
 no object is brighter, darker or more contrasted than another: a white-pixel
 or edge detector finds every object alike, and only the order of the tones
 tells the roles apart.

@@ -52,8 +52,7 @@ from .scoring import predict
 HIGHER = dict(HIGHER_IS_BETTER, gt_pointing=True, gt_energy=True,
               gt_coverage=True, gt_faithfulness=True, pointing=True,
               randomisation=False, model_pointing=True,
-              shortcut_pointing=True,
-              shortcut_energy=True)
+              shortcut_pointing=True, shortcut_energy=True)
 #: Metrics that are 0/1 per image (exact intervals, McNemar tests).
 RATE_METRICS = ('gt_pointing', 'pointing', 'avg_increase',
                 'model_pointing', 'shortcut_pointing')

@@ -17,7 +17,8 @@ The model of CONFIG / CHECKPOINT (the reference row) and each
 (``--controls``; by default uniform random over ``--random-seeds`` seeds, a
 centred Gaussian, the model-free colour saturation and, on the generated
 benchmark, every model-free cue detector (white pixels, edge energy), the
-oracle on the maps' grid, the pixel oracle and the anti-oracle) are scored on the reference model;
+oracle on the maps' grid, the pixel oracle and the anti-oracle) are scored
+on the reference model;
 post-hoc methods explain the plain CNN of ``--cnn-config``. Every registered
 saliency method can be named, and its record decides how it is labelled,
 whether it is a control and whether it is expensive (run on the
