@@ -351,17 +351,6 @@ class Explanation:
                 if valid]
 
 
-def _predict(loaded: LoadedModel, image: np.ndarray):
-    """The inferencer's prediction of one RGB image, and the model input."""
-    inferencer = loaded.inferencer
-    bgr = np.ascontiguousarray(image[..., ::-1])
-    data = next(iter(inferencer.preprocess([bgr], batch_size=1)))
-    with torch.no_grad():
-        inputs = loaded.model.data_preprocessor(data, False)['inputs']
-        result = inferencer.postprocess(inferencer.forward(data), None)[0]
-    return result, inputs
-
-
 def ground_truth_scores(saliency: Tensor, truth: gt.GroundTruth,
                         image_size: Tuple[int, int],
                         tolerance: float) -> Dict[str, float]:
@@ -378,6 +367,31 @@ def ground_truth_scores(saliency: Tensor, truth: gt.GroundTruth,
 OWN_MAPS = {'brnpa': 'BR-NPA top map', 'brnpa-class': 'BR-NPA class map'}
 
 
+def predict(loaded: LoadedModel, image: np.ndarray,
+            objects: Optional[Tuple[np.ndarray, np.ndarray]] = None
+            ) -> Explanation:
+    """The prediction of one image, with the objects' ground truth moved
+    to the model's pixels: an :class:`Explanation` without its figure and
+    scores (what a saliency method beside it needs)."""
+    inferencer = loaded.inferencer
+    bgr = np.ascontiguousarray(image[..., ::-1])
+    data = next(iter(inferencer.preprocess([bgr], batch_size=1)))
+    with torch.no_grad():
+        inputs = loaded.model.data_preprocessor(data, False)['inputs']
+        result = inferencer.postprocess(inferencer.forward(data), None)[0]
+    seen = result['image']
+    scores = np.asarray(result['pred_scores'], dtype=np.float64)
+    top = np.argsort(-scores, kind='stable')[:5]
+    truth = None
+    if objects is not None:
+        scale = (seen.shape[1] / image.shape[1], seen.shape[0] / image.shape[0])
+        truth = gt.GroundTruth.from_objects([objects], [scale])
+    return Explanation(
+        seen, inputs, int(result['pred_label']),
+        [(loaded.classes[k], float(scores[k])) for k in top], result, None,
+        truth)
+
+
 def explain(loaded: LoadedModel, image: np.ndarray,
             objects: Optional[Tuple[np.ndarray, np.ndarray]] = None,
             tolerance: float = TOLERANCE) -> Explanation:
@@ -392,19 +406,11 @@ def explain(loaded: LoadedModel, image: np.ndarray,
             part, as the benchmark's reports).
     """
     start = time.perf_counter()
-    result, inputs = _predict(loaded, image)
-    seen = result['image']
-    label = int(result['pred_label'])
+    explanation = predict(loaded, image, objects)
+    seen, result, label = (explanation.image, explanation.result,
+                           explanation.label)
     scores = np.asarray(result['pred_scores'], dtype=np.float64)
-    top = np.argsort(-scores, kind='stable')[:5]
-    truth = None
-    if objects is not None:
-        scale = (seen.shape[1] / image.shape[1], seen.shape[0] / image.shape[0])
-        truth = gt.GroundTruth.from_objects([objects], [scale])
-    explanation = Explanation(
-        seen, inputs, label,
-        [(loaded.classes[k], float(scores[k])) for k in top], result, None,
-        truth)
+    truth, inputs = explanation.truth, explanation.inputs
     explanation.figure = render_ranked_maps(
         seen, result['attention_maps'], result['feature_norm'],
         result['part_activity'],
@@ -747,7 +753,7 @@ class Explorer:
                    if current.kind == 'sample' else None)
         with self._lock:
             start = time.perf_counter()
-            explanation = explain(self.loaded, image, objects)
+            explanation = predict(self.loaded, image, objects)
             _, figure, scores = method_map(self.loaded, explanation, name,
                                            options, progress, self.stop)
         text = f'{name}: {time.perf_counter() - start:.1f} s'
