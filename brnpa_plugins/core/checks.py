@@ -4,7 +4,8 @@ import difflib
 import functools
 import inspect
 import numbers
-from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional
+from typing import (Any, Callable, Iterable, Iterator, List, Mapping, Optional,
+                    Sequence)
 
 
 def check_positive_int(value, name: str, owner: str = '', hint: str = ''):
@@ -108,21 +109,28 @@ def check_config_keys(given: Mapping, known: Mapping, subject: str,
             check_config_keys(value, known[key], subject, f'{prefix}{key}.')
 
 
-def keyword_names(target: Callable) -> Optional[List[str]]:
+def keyword_names(target: Callable,
+                  forwarded: Optional[Mapping[type, Sequence[str]]] = None
+                  ) -> Optional[List[str]]:
     """The names ``target`` accepts as keyword arguments, in order.
 
     For a class, the arguments of its ``__init__``; an ``__init__`` that
     takes ``**kwargs`` passes them to its base class, whose arguments are
     added, up the method resolution order. None when the names cannot be
     told (``**kwargs`` that reach no named argument).
+
+    Args:
+        forwarded: classes whose ``**kwargs`` go elsewhere than to a base
+            class, and the names read there: the walk ends at such a
+            class, with those names added.
     """
     if inspect.isclass(target):
-        functions = [vars(cls)['__init__'] for cls in target.__mro__
-                     if '__init__' in vars(cls)]
+        owners = [cls for cls in target.__mro__ if '__init__' in vars(cls)]
+        functions = [vars(cls)['__init__'] for cls in owners]
     else:
-        functions = [target]
+        owners, functions = [None], [target]
     names = []
-    for function in functions:
+    for owner, function in zip(owners, functions):
         try:
             signature = inspect.signature(function)
         except (TypeError, ValueError):  # a builtin without a signature
@@ -134,6 +142,8 @@ def keyword_names(target: Callable) -> Optional[List[str]]:
             p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in names]
         if not any(p.kind == p.VAR_KEYWORD for p in parameters):
             return names
+        if forwarded and owner in forwarded:
+            return names + [n for n in forwarded[owner] if n not in names]
     return None
 
 

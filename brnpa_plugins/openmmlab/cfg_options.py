@@ -139,27 +139,20 @@ def _registered(type_name: Any, scope: str) -> list:
     return found
 
 
-def _forwarded(target) -> Optional[List[str]]:
-    """The named arguments of ``target`` plus what its ``**kwargs`` are
-    known to read (:data:`KWARGS_READ`), or None for another target."""
+def _forwarded() -> dict:
+    """:data:`KWARGS_READ` with its classes imported (those found)."""
+    classes = {}
     for path, read in KWARGS_READ.items():
         try:
-            known = _import(path)
+            classes[_import(path)] = read
         except (ImportError, AttributeError):
             continue
-        if target is known:
-            parameters = list(inspect.signature(
-                target.__init__).parameters.values())[1:]
-            return [p.name for p in parameters if p.kind in (
-                p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)] + list(read)
-    return None
+    return classes
 
 
 def _arguments(target) -> Optional[List[str]]:
     """What ``target``'s config section may hold, or :data:`OPEN`."""
-    names = keyword_names(target)
-    if names is None:
-        names = _forwarded(target)
+    names = keyword_names(target, _forwarded())
     if names is None:
         return OPEN
     names = [name for name in names if name not in GIVEN_BY_RUNNER]
